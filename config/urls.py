@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from config.api import api
+
+admin.site.site_header = "iptcare platform administration"
+
+urlpatterns = [
+    path("", include("iptcare.core.urls")),
+    path("", include("iptcare.accounts.urls")),
+    path("", include("iptcare.audit.urls")),
+    path("", include("iptcare.clients.urls")),
+    path("api/v1/", api.urls),
+    path("django-admin/", admin.site.urls),
+]

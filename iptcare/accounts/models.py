@@ -1,0 +1,148 @@
+"""Staff users (login by email), their roles and program assignments, personal API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from iptcare.access.vocabulary import Role
+from iptcare.core.models import Organisation, Program
+
+
+class UserManager(BaseUserManager["User"]):
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email__iexact=(username or "").strip())
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)  # None gives an unusable password: set by the reset link
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(max_length=254, unique=True)  # stored lower-case; see constraint
+    full_name = models.CharField(max_length=200)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="staff",
+        null=True,
+        blank=True,
+        help_text="Empty only for platform superusers, who hold no clinical role.",
+    )
+    programs = models.ManyToManyField(Program, related_name="staff", blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="May use the Django admin site.")
+    date_joined = models.DateTimeField(default=timezone.now)
+    # Optimistic version for the staff edit form: a stale save gets a conflict.
+    version = models.PositiveIntegerField(default=1)
+
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name"]
+        constraints = [
+            # Email is the login and unique regardless of case.
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        """The user's roles, cached on the instance for the request (prefetch-friendly)."""
+        cached = getattr(self, "_role_cache", None)
+        if cached is None:
+            cached = frozenset(Role(r) for r in self.role_grants.values_list("role", flat=True))
+            self._role_cache = cached
+        return cached
+
+    @property
+    def program_ids(self) -> frozenset[int]:
+        cached = getattr(self, "_program_cache", None)
+        if cached is None:
+            cached = frozenset(self.programs.values_list("id", flat=True))
+            self._program_cache = cached
+        return cached
+
+    def forget_cached_privileges(self) -> None:
+        for attr in ("_role_cache", "_program_cache"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [Role(r).label for r in sorted(self.role_set)]
+
+
+class RoleGrant(models.Model):
+    """One role held by one user. Changed only through accounts.services (audited)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_grants")
+    role = models.CharField(max_length=40, choices=Role.choices)
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role"], name="role_grant_unique"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="role_grant_known_role"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.role}"
+
+
+def hash_token_secret(secret: str) -> str:
+    # Tokens carry 256 bits of randomness, so a fast hash is enough (as for GitHub's tokens).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A personal API token for scripts. Only its SHA-256 is stored; it expires and can be revoked."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

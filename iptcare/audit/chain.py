@@ -1,0 +1,130 @@
+"""The SHA-256 hash chain: canonical serialisation, append under a lock, verification."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection, transaction
+
+from iptcare.audit.models import GENESIS_HASH, AuditEvent
+
+# The fields covered by the hash, in a fixed order. Changing this list breaks every old chain.
+HASHED_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_email",
+    "actor_role",
+    "organisation_id",
+    "client_id",
+    "data_category",
+    "action",
+    "resource_type",
+    "resource_id",
+    "purpose",
+    "outcome",
+    "reason",
+    "request_id",
+    "ip",
+    "user_agent",
+    "detail",
+    "prev_hash",
+)
+
+# Any 64-bit key works; this one is "iptcaud" in ASCII. PostgreSQL advisory locks are per database.
+_PG_LOCK_KEY = 0x69707463617564
+
+
+def _canonical_value(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name == "occurred_at":
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if name in {"actor_id", "organisation_id", "client_id"}:
+        return str(value)
+    if name == "seq":
+        return int(value)
+    return value
+
+
+def canonical_bytes(fields: Mapping[str, Any]) -> bytes:
+    """JSON with sorted keys and no whitespace (RFC 8785-style for our value types)."""
+    payload = {name: _canonical_value(name, fields.get(name)) for name in HASHED_FIELDS}
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def compute_hash(fields: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_bytes(fields)).hexdigest()
+
+
+def _lock_chain() -> None:
+    """Serialise appends. SQLite: BEGIN IMMEDIATE already holds the database's write lock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])
+
+
+def append(fields: dict[str, Any]) -> AuditEvent:
+    """Append one event at the head of the chain, in the caller's transaction if there is one."""
+    with transaction.atomic():
+        _lock_chain()
+        head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+        # Microsecond precision survives both databases, so the hash recomputes exactly.
+        fields = {**fields, "seq": seq, "prev_hash": prev_hash}
+        fields["occurred_at"] = fields["occurred_at"].astimezone(UTC)
+        event = AuditEvent(**fields)
+        event.hash = compute_hash(fields)
+        event.save(force_insert=True)
+        return event
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    head_seq: int
+    head_hash: str
+    bad_seq: int | None = None
+    bad_id: int | None = None
+    problem: str = ""
+
+
+def verify(events: Iterable[AuditEvent] | None = None) -> VerifyResult:
+    """Walk the chain in seq order; report the first event that does not fit.
+
+    Detects an edited event (its hash no longer matches its content), a deleted one (a gap in seq
+    and a broken link), an inserted one (a broken link or a seq out of place) and a reordering
+    (seq is inside the hash, and each event names its predecessor's hash).
+    """
+    if events is None:
+        events = AuditEvent.objects.order_by("seq", "id").iterator(chunk_size=2000)
+    expected_seq, expected_prev, checked = 1, GENESIS_HASH, 0
+    for event in events:
+        fields = {name: getattr(event, name) for name in HASHED_FIELDS}
+        problem = ""
+        if event.seq != expected_seq:
+            problem = f"sequence number {event.seq} where {expected_seq} was expected"
+        elif event.prev_hash != expected_prev:
+            problem = "does not link to the previous event's hash"
+        elif compute_hash(fields) != event.hash:
+            problem = "content does not match its hash (edited)"
+        if problem:
+            return VerifyResult(
+                ok=False,
+                checked=checked,
+                head_seq=expected_seq - 1,
+                head_hash=expected_prev,
+                bad_seq=event.seq,
+                bad_id=event.id,
+                problem=problem,
+            )
+        checked += 1
+        expected_seq, expected_prev = event.seq + 1, event.hash
+    return VerifyResult(ok=True, checked=checked, head_seq=expected_seq - 1, head_hash=expected_prev)

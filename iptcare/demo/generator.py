@@ -1,0 +1,138 @@
+"""Synthetic demo data: a fictional organisation, its programs, staff in every role, and clients.
+
+Deterministic from a seed. Writes in bulk. Every person is invented; emails use the reserved
+example.org domain (RFC 2606) and record numbers start with DEMO-.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+
+from iptcare.access.vocabulary import Role
+from iptcare.accounts.models import RoleGrant, User
+from iptcare.clients.models import Client
+from iptcare.core.models import Organisation, Program
+
+DEMO_ORG_SLUG = "demo-lighthouse"
+DEMO_ORG_NAME = "Lighthouse Recovery Collaborative (fictional demo)"
+# Published demo password (README): long enough for the validators, not a common password.
+DEMO_PASSWORD = "lighthouse-demo-2026"
+DEFAULT_SEED = 2026
+DEFAULT_CLIENTS = 12
+
+PROGRAMS = [
+    ("northside", "Northside Outpatient"),
+    ("riverside", "Riverside Intensive Outpatient"),
+]
+
+
+@dataclass(frozen=True)
+class DemoStaff:
+    email: str
+    full_name: str
+    roles: tuple[Role, ...]
+    programs: tuple[str, ...]
+
+
+STAFF: tuple[DemoStaff, ...] = (
+    DemoStaff("admin@example.org", "Avery Adminson", (Role.ADMINISTRATOR,), ()),
+    DemoStaff("director@example.org", "Dana Directorly", (Role.PROGRAM_DIRECTOR,), ("northside",)),
+    DemoStaff("director.riverside@example.org", "Rowan Riverdale", (Role.PROGRAM_DIRECTOR,), ("riverside",)),
+    DemoStaff("quality@example.org", "Quinn Qualworth", (Role.QUALITY_LEAD,), ()),
+    DemoStaff(
+        "supervisor@example.org", "Sam Supervane", (Role.CLINICAL_SUPERVISOR, Role.THERAPIST),
+        ("northside", "riverside"),
+    ),
+    DemoStaff("therapist@example.org", "Theo Talkwell", (Role.THERAPIST,), ("northside",)),
+    DemoStaff("therapist.riverside@example.org", "Tara Tellwright", (Role.THERAPIST,), ("riverside",)),
+    DemoStaff("trainee@example.org", "Trent Learnmore", (Role.THERAPIST,), ("northside",)),
+    DemoStaff("prescriber@example.org", "Priya Dosewell", (Role.PRESCRIBER,), ("northside", "riverside")),
+    DemoStaff("nurse@example.org", "Nell Carewright", (Role.NURSE,), ("northside",)),
+    DemoStaff("casemanager@example.org", "Casey Linkmore", (Role.CASE_MANAGER,), ("northside", "riverside")),
+    DemoStaff("peer@example.org", "Pat Alongside", (Role.PEER_SPECIALIST,), ("riverside",)),
+    DemoStaff("intake@example.org", "Ingrid Welcomer", (Role.INTAKE_COORDINATOR,), ("northside", "riverside")),
+    DemoStaff("researcher@example.org", "Remy Datafield", (Role.RESEARCHER,), ()),
+    DemoStaff("admin.backup@example.org", "Blair Backupson", (Role.ADMINISTRATOR,), ()),
+)
+
+GIVEN = [
+    "Alder", "Briar", "Cove", "Dune", "Ember", "Fern", "Grove", "Heath", "Iris", "Juniper",
+    "Kestrel", "Linden", "Moss", "Nova", "Oakley", "Pike", "Quill", "Rook", "Sage", "Tamsin",
+    "Umber", "Vale", "Wren", "Yarrow", "Zephyr",
+]
+FAMILY = [
+    "Demoford", "Samplewood", "Fictionby", "Mockridge", "Testbrook", "Placeholm", "Inventon",
+    "Pretendale", "Makebelieve", "Synthfield", "Notrealson", "Imaginley",
+]
+
+
+def demo_organisation() -> Organisation | None:
+    return Organisation.objects.filter(slug=DEMO_ORG_SLUG).first()
+
+
+@transaction.atomic
+def generate(*, seed: int = DEFAULT_SEED, clients: int = DEFAULT_CLIENTS) -> Organisation:
+    """Create the demo organisation. The caller checks that it does not exist yet."""
+    rng = random.Random(seed)
+    org = Organisation.objects.create(name=DEMO_ORG_NAME, slug=DEMO_ORG_SLUG, is_demo=True)
+    programs = {
+        code: Program.objects.create(organisation=org, code=code, name=name) for code, name in PROGRAMS
+    }
+    # One hash for everyone: Argon2 is deliberately slow, and all demo users share the password.
+    password_hash = make_password(DEMO_PASSWORD)
+    users = User.objects.bulk_create(
+        [
+            User(email=s.email, full_name=s.full_name, organisation=org, password=password_hash)
+            for s in STAFF
+        ]
+    )
+    by_email = {u.email: u for u in users}
+    RoleGrant.objects.bulk_create(
+        [RoleGrant(user=by_email[s.email], role=r) for s in STAFF for r in s.roles]
+    )
+    Membership = User.programs.through
+    Membership.objects.bulk_create(
+        [
+            Membership(user_id=by_email[s.email].pk, program_id=programs[code].pk)
+            for s in STAFF
+            for code in s.programs
+        ]
+    )
+    program_list = list(programs.values())
+    today = date(2026, 11, 1)
+    Client.objects.bulk_create(
+        [
+            Client(
+                organisation=org,
+                program=program_list[i % len(program_list)],
+                record_number=f"DEMO-{i + 1:06d}",
+                legal_given_name=rng.choice(GIVEN),
+                legal_family_name=rng.choice(FAMILY),
+                date_of_birth=today - timedelta(days=rng.randint(18 * 365, 70 * 365)),
+            )
+            for i in range(clients)
+        ],
+        batch_size=2000,
+    )
+    return org
+
+
+def demo_logins() -> list[dict[str, object]]:
+    """The demo logins as they are in the database (email, password, roles)."""
+    org = demo_organisation()
+    if org is None:
+        return []
+    users = User.objects.filter(organisation=org).prefetch_related("role_grants").order_by("email")
+    return [
+        {
+            "email": u.email,
+            "password": DEMO_PASSWORD,
+            "roles": sorted(g.role for g in u.role_grants.all()),
+        }
+        for u in users
+    ]

@@ -1,0 +1,227 @@
+"""The audit trail: hash chain, tamper detection (edit, delete, insert, reorder), append-only
+triggers on the running database (CI runs this file on SQLite and on PostgreSQL), concurrency."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, connections, transaction
+
+from iptcare.access.vocabulary import Action, DataCategory
+from iptcare.audit import chain, triggers
+from iptcare.audit.models import GENESIS_HASH, AuditEvent, Outcome
+from iptcare.audit.services import record
+
+
+def _write(n: int, reason: str = "test") -> list[AuditEvent]:
+    events = []
+    for i in range(n):
+        event = record(
+            actor=None,
+            actor_email=f"user{i}@example.org",
+            action=Action.VIEW,
+            data_category=DataCategory.DEMOGRAPHICS,
+            outcome=Outcome.ALLOWED,
+            reason=f"{reason} {i}",
+            detail={"i": i, "nested": {"b": 2, "a": [1, "x"]}},
+        )
+        assert event is not None
+        events.append(event)
+    return events
+
+
+def _raw(sql: str, params: list[object] | None = None) -> None:
+    """Tamper the way an attacker with database access would: triggers off, raw SQL."""
+    triggers.remove(connection)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params or [])
+    finally:
+        triggers.install(connection)
+
+
+def _verify_cli() -> tuple[int, str]:
+    out = StringIO()
+    try:
+        call_command("audit", "verify", stdout=out)
+    except CommandError as exc:
+        return 1, str(exc)
+    return 0, out.getvalue()
+
+
+@pytest.mark.django_db
+def test_chain_links_each_event_to_the_previous_one() -> None:
+    events = _write(3)
+    assert [e.seq for e in events] == [1, 2, 3]
+    assert events[0].prev_hash == GENESIS_HASH
+    assert events[1].prev_hash == events[0].hash
+    assert events[2].prev_hash == events[1].hash
+    stored = AuditEvent.objects.get(seq=2)
+    fields = {name: getattr(stored, name) for name in chain.HASHED_FIELDS}
+    assert chain.compute_hash(fields) == stored.hash  # recomputes exactly after a round trip
+
+
+@pytest.mark.django_db
+def test_verify_passes_on_an_intact_trail() -> None:
+    _write(5)
+    code, out = _verify_cli()
+    assert code == 0
+    assert "intact: 5 events" in out
+
+
+@pytest.mark.django_db
+def test_edited_event_is_named() -> None:
+    _write(5)
+    _raw("UPDATE audit_auditevent SET reason = %s WHERE seq = 3", ["nothing to see"])
+    result = chain.verify()
+    assert (result.ok, result.bad_seq) == (False, 3)
+    assert "edited" in result.problem
+    code, message = _verify_cli()
+    assert code == 1 and "seq=3" in message
+
+
+@pytest.mark.django_db
+def test_edited_timestamp_is_detected() -> None:
+    events = _write(3)
+    moved = events[1].occurred_at - timedelta(hours=1)
+    _raw("UPDATE audit_auditevent SET occurred_at = %s WHERE seq = 2", [moved])
+    assert chain.verify().bad_seq == 2
+
+
+@pytest.mark.django_db
+def test_deleted_event_is_named() -> None:
+    _write(5)
+    _raw("DELETE FROM audit_auditevent WHERE seq = 2")
+    result = chain.verify()
+    assert (result.ok, result.bad_seq) == (False, 3)
+    assert "2 was expected" in result.problem
+
+
+@pytest.mark.django_db
+def test_inserted_event_is_named() -> None:
+    events = _write(4)
+    # Make room after seq 2 and insert a forged event that links correctly to seq 2:
+    # the original seq 3 (now 4) no longer links to its predecessor.
+    _raw("UPDATE audit_auditevent SET seq = seq + 100 WHERE seq >= 3")
+    _raw("UPDATE audit_auditevent SET seq = seq - 99 WHERE seq >= 103")
+    forged = {name: getattr(events[1], name) for name in chain.HASHED_FIELDS}
+    forged.update(seq=3, prev_hash=events[1].hash, reason="forged")
+    forged_hash = chain.compute_hash(forged)
+    _raw(
+        "INSERT INTO audit_auditevent (seq, occurred_at, actor_email, actor_role, data_category,"
+        " action, resource_type, resource_id, purpose, outcome, reason, request_id, user_agent,"
+        " detail, prev_hash, hash) VALUES (%s, %s, %s, '', %s, %s, '', '', '', %s, %s, %s, '',"
+        " %s, %s, %s)",
+        [3, events[1].occurred_at, events[1].actor_email, events[1].data_category, events[1].action,
+         events[1].outcome, "forged", events[1].request_id, '{"i": 1, "nested": {"a": [1, "x"], "b": 2}}',
+         "f" * 64, forged_hash],
+    )
+    result = chain.verify()
+    assert result.ok is False
+    assert result.bad_seq == 3  # the forged row: its prev_hash field was not a real link
+
+
+@pytest.mark.django_db
+def test_reordered_events_are_named() -> None:
+    _write(5)
+    _raw("UPDATE audit_auditevent SET seq = -1 WHERE seq = 2")
+    _raw("UPDATE audit_auditevent SET seq = 2 WHERE seq = 4")
+    _raw("UPDATE audit_auditevent SET seq = 4 WHERE seq = -1")
+    result = chain.verify()
+    assert (result.ok, result.bad_seq) == (False, 2)
+
+
+@pytest.mark.django_db
+def test_trigger_refuses_update_through_the_orm() -> None:
+    (event,) = _write(1)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(reason="changed")
+    event.reason = "changed"
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        event.save()
+    assert AuditEvent.objects.get(pk=event.pk).reason == "test 0"
+
+
+@pytest.mark.django_db
+def test_trigger_refuses_delete() -> None:
+    (event,) = _write(1)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM audit_auditevent")
+    assert AuditEvent.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_trigger_refuses_truncate_on_postgresql() -> None:
+    _write(1)
+    if connection.vendor != "postgresql":
+        # SQLite has no TRUNCATE statement; DELETE is covered above.
+        assert connection.vendor == "sqlite"
+        return
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE audit_auditevent")
+    assert AuditEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_keep_one_chain() -> None:
+    writers, per_writer = 6, 15
+    errors: list[BaseException] = []
+    start = threading.Barrier(writers)
+
+    def work(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(per_writer):
+                record(
+                    actor=None,
+                    actor_email=f"w{n}@example.org",
+                    action=Action.VIEW,
+                    data_category=DataCategory.DEMOGRAPHICS,
+                    outcome=Outcome.ALLOWED,
+                    reason=f"writer {n} event {i}",
+                )
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert AuditEvent.objects.count() == writers * per_writer
+    result = chain.verify()
+    assert result.ok, result
+    assert result.checked == writers * per_writer
+    seqs = list(AuditEvent.objects.values_list("seq", flat=True))
+    assert seqs == list(range(1, writers * per_writer + 1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_triggers_are_back_after_a_transactional_flush() -> None:
+    # The previous transactional test's flush lifted and restored the triggers.
+    (event,) = _write(1)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).delete()
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_transaction_leaves_no_gap() -> None:
+    _write(2)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _write(1)
+        raise RuntimeError("the caller's work failed")
+    _write(1)
+    assert chain.verify().ok
+    assert list(AuditEvent.objects.values_list("seq", flat=True)) == [1, 2, 3]
