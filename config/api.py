@@ -23,7 +23,7 @@ api = NinjaAPI(
     ),
     auth=[BearerToken(), MFASessionAuth()],
     urls_namespace="api",
-    docs_url="/docs",
+    docs_url=None,  # the Swagger UI page loads from a CDN; we serve only openapi.json
 )
 
 

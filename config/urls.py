@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -13,3 +14,12 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
 ]
+
+if settings.IPTCARE_BENCH:
+    # Benchmark floor F0: a minimal Django JSON view under the same server and middleware.
+    from django.http import HttpRequest, JsonResponse
+
+    def f0(request: HttpRequest) -> JsonResponse:
+        return JsonResponse({"ok": True})
+
+    urlpatterns.append(path("_bench/f0", f0))

@@ -5,6 +5,7 @@ from uuid import UUID
 
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.responses import Status
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from pydantic import Field, field_validator
@@ -122,7 +123,7 @@ def staff_list(request: HttpRequest) -> list[StaffOut]:
 
 
 @router.post("/staff", response={201: StaffOut}, summary="Add a staff member (administrators)")
-def staff_create(request: HttpRequest, payload: StaffCreateIn) -> tuple[int, StaffOut]:
+def staff_create(request: HttpRequest, payload: StaffCreateIn) -> Status[StaffOut]:
     actor = _actor(request)
     assert actor.organisation is not None
     user = services.staff_create(
@@ -134,7 +135,7 @@ def staff_create(request: HttpRequest, payload: StaffCreateIn) -> tuple[int, Sta
         programs=_programs(actor, payload.programs),
         request=request,
     )
-    return 201, _staff_out(User.objects.prefetch_related("role_grants", "programs").get(pk=user.pk))
+    return Status(201, _staff_out(User.objects.prefetch_related("role_grants", "programs").get(pk=user.pk)))
 
 
 @router.put("/staff/{user_id}", response=StaffOut, summary="Change a staff member's roles, programs, status")
@@ -167,9 +168,9 @@ def tokens(request: HttpRequest) -> list[TokenOut]:
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke one of my API tokens")
-def token_revoke(request: HttpRequest, token_id: UUID) -> tuple[int, None]:
+def token_revoke(request: HttpRequest, token_id: UUID) -> Status[None]:
     token = ApiToken.objects.filter(public_id=token_id, user=request.user).first()  # type: ignore[misc]
     if token is None:
         raise NotFound("No such token.")
     services.token_revoke(actor=request.user, token=token)  # type: ignore[arg-type]
-    return 204, None
+    return Status(204, None)

@@ -9,13 +9,18 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from iptcare.access.policy import authorize
+from iptcare.access.roles import ROLE_TABLE
 from iptcare.access.vocabulary import Action, DataCategory, Purpose, Role
 from iptcare.accounts.models import ApiToken, RoleGrant, User, hash_token_secret
 from iptcare.audit.models import Outcome
@@ -115,7 +120,10 @@ def staff_update(
     authorize(actor, Action.UPDATE, organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION)
     programs = _check_programs(organisation, programs)
     roles = [Role(r) for r in roles]
-    if actor.pk == user.pk and (Role.ADMINISTRATOR not in roles or not is_active):
+    keeps_admin = any(
+        ROLE_TABLE[r].permits(DataCategory.STAFF_ACCOUNTS, Action.MANAGE) for r in roles
+    )
+    if actor.pk == user.pk and (not keeps_admin or not is_active):
         raise InvalidInput(
             "You cannot remove your own administrator role or deactivate yourself.",
             field_errors={"roles": ["Ask another administrator to change your own privileges."]},
@@ -187,16 +195,22 @@ def end_sessions(user: User) -> int:
 
 
 def send_password_setup(*, user: User, request: HttpRequest | None) -> None:
-    """Email a link to choose a password (the same mechanism as a password reset)."""
-    form = PasswordResetForm(data={"email": user.email})
-    if form.is_valid():
-        form.save(
-            request=request,
-            use_https=settings.PRODUCTION,
-            domain_override=None if request is not None else "localhost",
-            subject_template_name="accounts/email/password_setup_subject.txt",
-            email_template_name="accounts/email/password_setup.txt",
-        )
+    """Email a one-time link to choose a password (Django's reset token; the account has none yet).
+
+    Django's PasswordResetForm skips accounts without a usable password, so the link is built here
+    with the same token generator and confirm view.
+    """
+    context = {
+        "protocol": "https" if settings.PRODUCTION else "http",
+        "domain": request.get_host() if request is not None else "localhost",
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
+    subject = "".join(
+        render_to_string("accounts/email/password_setup_subject.txt", context).splitlines()
+    )
+    body = render_to_string("accounts/email/password_setup.txt", context)
+    send_mail(subject, body, None, [user.email])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,233 @@
+"""``python -m bench`` (``make bench``): throughput and latency of iptcare under gunicorn.
+
+Builds a throwaway demo database, starts gunicorn as ``make demo`` does (audit on, then audit
+off), drives it over loopback HTTP with keep-alive threads and reports p50/p95/p99 and req/s
+against the F0 floor (a bare Django JSON view). See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from bench.client import BenchError, HttpSession, find_client_path, login
+from bench.load import LoadResult, run_load
+from bench.report import audit_overhead, machine_info, render_table, write_json
+from bench.server import (
+    HOST,
+    PostgresTarget,
+    audit_event_count,
+    base_env,
+    gunicorn,
+    prepare_database,
+)
+
+DEMO_USER = "therapist@example.org"
+DEMO_PASSWORD = "lighthouse-demo-2026"  # noqa: S105 -- the published demo login
+F0_PATH = "/_bench/f0"
+SCENARIOS = ("f0", "client_summary")
+
+
+def progress(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="iptcare load benchmark (loopback only)."
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per scenario")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured warm-up seconds")
+    parser.add_argument("--concurrency", type=int, default=10, help="client threads")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="postgres://user@127.0.0.1:5432/NAME (NAME must contain 'bench'; it is created "
+        "and dropped). Default: a fresh SQLite file in a temp dir.",
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma list from {', '.join(SCENARIOS)} (default: all)",
+    )
+    parser.add_argument(
+        "--clients", type=int, default=200, help="demo clients to generate (iptcare demo)"
+    )
+    args = parser.parse_args(argv)
+    args.scenario_list = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = sorted(set(args.scenario_list) - set(SCENARIOS))
+    if unknown or not args.scenario_list:
+        parser.error(f"--scenarios: unknown {unknown or 'empty list'}; choose from {SCENARIOS}")
+    # F0 first, so every scenario can be compared with the floor of the same server run.
+    args.scenario_list = [s for s in SCENARIOS if s in args.scenario_list]
+    if not 0 < args.seconds <= 3600:
+        parser.error("--seconds must be in (0, 3600]")
+    if not 0 <= args.warmup <= 60:
+        parser.error("--warmup must be in [0, 60]")
+    if not 1 <= args.concurrency <= 256:
+        parser.error("--concurrency must be in [1, 256]")
+    if args.clients < 1:
+        parser.error("--clients must be at least 1 (the client-summary scenario needs one)")
+    return args
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def logged_in_session(port: int) -> HttpSession:
+    session = HttpSession(HOST, port)
+    login(session, DEMO_USER, DEMO_PASSWORD)
+    return session
+
+
+def measure_server(
+    port: int, args: argparse.Namespace, env: dict[str, str], audit: bool
+) -> tuple[dict[str, LoadResult], dict[str, Any]]:
+    """All selected scenarios against one running server."""
+    results: dict[str, LoadResult] = {}
+    checks: dict[str, Any] = {}
+    client_path = ""
+    if "client_summary" in args.scenario_list:
+        probe = logged_in_session(port)
+        try:
+            client_path = find_client_path(probe)
+            page = probe.get(client_path)
+            if page.status != 200:
+                raise BenchError(f"GET {client_path} returned {page.status}, expected 200")
+        finally:
+            probe.close()
+        checks["client_path"] = client_path
+
+    for scenario in args.scenario_list:
+        if scenario == "f0":
+            sessions = [HttpSession(HOST, port) for _ in range(args.concurrency)]
+            path = F0_PATH
+        else:
+            progress(f"  logging in {args.concurrency} sessions as {DEMO_USER}")
+            sessions = [logged_in_session(port) for _ in range(args.concurrency)]
+            path = client_path
+        try:
+            before = audit_event_count(env) if scenario == "client_summary" else None
+            progress(f"  {scenario}: {args.warmup:g} s warm-up + {args.seconds:g} s, GET {path}")
+            result = run_load(scenario, path, sessions, args.seconds, args.warmup)
+            if before is not None:
+                written = audit_event_count(env) - before
+                per_request = written / result.ok_total if result.ok_total else 0.0
+                expected = 1.0 if audit else 0.0
+                checks["audit_events_written"] = written
+                checks["audit_events_per_request"] = round(per_request, 3)
+                checks["audit_events_per_request_expected"] = expected
+                if abs(per_request - expected) > 0.01:
+                    progress(
+                        f"  WARNING: {per_request:.3f} audit events per client-summary request, "
+                        f"expected {expected:g}"
+                    )
+        finally:
+            for session in sessions:
+                session.close()
+        results[scenario] = result
+
+    floor = results.get("f0")
+    for result in results.values():
+        if floor is not None and floor.rps > 0:
+            result.ratio_to_f0 = round(result.rps / floor.rps, 3)
+    return results, checks
+
+
+def run(args: argparse.Namespace) -> int:
+    started = datetime.now(UTC)
+    postgres = PostgresTarget.parse(args.database_url) if args.database_url else None
+    vendor = "postgresql" if postgres else "sqlite"
+    runs: dict[str, dict[str, LoadResult]] = {}
+    checks: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="iptcare-bench-") as tmp:
+        var_dir = Path(tmp)
+        env = base_env(var_dir, args.database_url)
+        try:
+            if postgres is not None:
+                progress(f"recreating PostgreSQL database {postgres.name!r}")
+                postgres.recreate()
+            progress(f"migrating and loading the demo ({args.clients} clients) into {vendor}")
+            demo_output = prepare_database(env, args.clients)
+            progress(demo_output.splitlines()[-1] if demo_output else "demo loaded")
+            for audit in (True, False):
+                label = "on" if audit else "off"
+                progress(f"starting gunicorn with IPTCARE_AUDIT_ENABLED={int(audit)}")
+                with gunicorn(env, audit, var_dir / f"gunicorn-audit-{label}.log") as port:
+                    runs[label], checks[label] = measure_server(port, args, env, audit)
+        finally:
+            if postgres is not None:
+                progress(f"dropping PostgreSQL database {postgres.name!r}")
+                try:
+                    postgres.drop()
+                except RuntimeError as exc:
+                    progress(f"WARNING: {exc}")
+
+    overheads = [
+        o
+        for o in (audit_overhead(runs, s) for s in args.scenario_list if s != "f0")
+        if o is not None
+    ]
+    machine = machine_info(vendor)
+    document: dict[str, Any] = {
+        "started_utc": started.isoformat(timespec="seconds"),
+        "machine": machine,
+        "config": {
+            "seconds": args.seconds,
+            "warmup_seconds": args.warmup,
+            "concurrency": args.concurrency,
+            "scenarios": args.scenario_list,
+            "demo_clients": args.clients,
+            "database_url": redact(args.database_url) if args.database_url else "sqlite (temp)",
+            "server": "gunicorn config.wsgi --workers 2 --threads 4 --worker-class gthread",
+            "floor": f"F0 = GET {F0_PATH}",
+        },
+        "runs": {
+            label: {name: result.as_dict() for name, result in results.items()}
+            for label, results in runs.items()
+        },
+        "checks": checks,
+        "audit_overhead": overheads,
+    }
+    path = write_json(document, started)
+    header = (
+        f"iptcare benchmark {started:%Y-%m-%d %H:%M}Z  |  {vendor}  |  "
+        f"{args.seconds:g} s per scenario, concurrency {args.concurrency}, "
+        f"{args.clients} demo clients  |  {machine['cpu_count']} CPUs, Python {machine['python']}"
+        f"  |  commit {(machine['git_commit'] or 'unknown')[:12]}"
+    )
+    print(render_table(runs, overheads, header, checks))
+    try:
+        shown = path.relative_to(Path.cwd())
+    except ValueError:
+        shown = path
+    print(f"\nResults written to {shown}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except (BenchError, RuntimeError, ValueError, OSError, subprocess.SubprocessError) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

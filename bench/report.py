@@ -1,0 +1,144 @@
+"""Results: machine facts, the JSON file under bench/results/, and the table on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench.load import LoadResult
+from bench.server import ROOT
+
+RESULTS_DIR = ROOT / "bench" / "results"
+AUDIT_P50_GOAL_PCT = 10.0
+
+
+def git_commit() -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or None
+
+
+def machine_info(database_vendor: str) -> dict[str, Any]:
+    return {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "database_vendor": database_vendor,
+        "git_commit": git_commit(),
+    }
+
+
+def audit_overhead(runs: dict[str, dict[str, LoadResult]], scenario: str) -> dict[str, Any] | None:
+    """(p50_on - p50_off) / p50_off for one scenario, against the <= 10 % goal."""
+    on = runs.get("on", {}).get(scenario)
+    off = runs.get("off", {}).get(scenario)
+    if on is None or off is None or off.p50_ms <= 0:
+        return None
+    p50_pct = (on.p50_ms - off.p50_ms) / off.p50_ms * 100.0
+    p95_pct = (on.p95_ms - off.p95_ms) / off.p95_ms * 100.0 if off.p95_ms > 0 else None
+    rps_pct = (on.rps - off.rps) / off.rps * 100.0 if off.rps > 0 else None
+    return {
+        "scenario": scenario,
+        "p50_on_ms": on.p50_ms,
+        "p50_off_ms": off.p50_ms,
+        "p50_overhead_pct": round(p50_pct, 1),
+        "p95_overhead_pct": None if p95_pct is None else round(p95_pct, 1),
+        "throughput_change_pct": None if rps_pct is None else round(rps_pct, 1),
+        "goal": f"audit adds <= {AUDIT_P50_GOAL_PCT:g} % to p50",
+        "goal_met": p50_pct <= AUDIT_P50_GOAL_PCT,
+    }
+
+
+def write_json(document: dict[str, Any], started: datetime) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS_DIR / f"{stamp}.json"
+    suffix = 1
+    while path.exists():  # two runs within one second
+        path = RESULTS_DIR / f"{stamp}-{suffix}.json"
+        suffix += 1
+    path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def render_table(
+    runs: dict[str, dict[str, LoadResult]],
+    overheads: list[dict[str, Any]],
+    header: str,
+    checks: dict[str, dict[str, Any]] | None = None,
+) -> str:
+    columns = ["audit", "scenario", "requests", "errors", "p50 ms", "p95 ms", "p99 ms", "req/s"]
+    columns.append("vs F0")
+    rows: list[list[str]] = []
+    for audit, results in runs.items():
+        for result in results.values():
+            rows.append(
+                [
+                    audit,
+                    result.scenario,
+                    str(result.requests),
+                    str(result.errors),
+                    _fmt(result.p50_ms, ".2f"),
+                    _fmt(result.p95_ms, ".2f"),
+                    _fmt(result.p99_ms, ".2f"),
+                    _fmt(result.rps, ".1f"),
+                    _fmt(result.ratio_to_f0, ".2f"),
+                ]
+            )
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+
+    def line(cells: list[str]) -> str:
+        left = cells[:2]
+        right = cells[2:]
+        parts = [c.ljust(w) for c, w in zip(left, widths[:2], strict=True)]
+        parts += [c.rjust(w) for c, w in zip(right, widths[2:], strict=True)]
+        return "  ".join(parts)
+
+    out = [header, "", line(columns), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    out.append("")
+    for audit, check in (checks or {}).items():
+        if "audit_events_per_request" in check:
+            per = check["audit_events_per_request"]
+            expected = check["audit_events_per_request_expected"]
+            flag = "ok" if abs(per - expected) <= 0.01 else "UNEXPECTED"
+            out.append(
+                f"Audit events per client_summary request, audit {audit}: {per:.3f} "
+                f"(expected {expected:g}; {flag})"
+            )
+    if not overheads:
+        out.append("Audit overhead: not measured (needs the same scenario with audit on and off).")
+    for o in overheads:
+        verdict = "MET" if o["goal_met"] else "NOT MET"
+        out.append(
+            f"Audit overhead on {o['scenario']} p50: {o['p50_overhead_pct']:+.1f} % "
+            f"({o['p50_off_ms']:.2f} -> {o['p50_on_ms']:.2f} ms); "
+            f"goal {o['goal']}: {verdict}"
+        )
+        out.append(
+            f"  (p95 {_fmt(o['p95_overhead_pct'], '+.1f')} %, "
+            f"throughput {_fmt(o['throughput_change_pct'], '+.1f')} %)"
+        )
+    return "\n".join(out)

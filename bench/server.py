@@ -1,0 +1,209 @@
+"""The system under test: a throwaway database and a gunicorn started like ``make demo``."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}
+
+
+def venv_bin() -> Path:
+    """``.venv/bin`` of this checkout (falling back to the running interpreter's directory)."""
+    candidate = ROOT / ".venv" / "bin"
+    if (candidate / "iptcare").exists():
+        return candidate
+    return Path(sys.executable).parent  # not resolved: a venv's python is a symlink
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def base_env(var_dir: Path, database_url: str | None) -> dict[str, str]:
+    """Demo-mode environment for every subprocess (migrate, demo, gunicorn)."""
+    env = dict(os.environ)
+    for name in ("IPTCARE_PRODUCTION", "IPTCARE_TEST", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"):
+        env.pop(name, None)
+    env.update(
+        {
+            "IPTCARE_VAR_DIR": str(var_dir),
+            "IPTCARE_DEMO": "1",
+            "DEBUG": "0",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def run_checked(args: list[str], env: dict[str, str], timeout: float) -> str:
+    """Run a command from the project root; raise with its output if it fails."""
+    done = subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(args)} exited {done.returncode}\n{done.stdout[-2000:]}{done.stderr[-4000:]}"
+        )
+    return done.stdout
+
+
+def prepare_database(env: dict[str, str], clients: int) -> str:
+    """Migrate and load the demo organisation; returns what ``iptcare demo`` printed."""
+    iptcare = str(venv_bin() / "iptcare")
+    run_checked([iptcare, "migrate", "--noinput", "-v", "0"], env, timeout=900)
+    return run_checked([iptcare, "demo", "--clients", str(clients)], env, timeout=1800).strip()
+
+
+def audit_event_count(env: dict[str, str]) -> int:
+    """Rows in the audit trail, read through Django so it works for any database."""
+    code = "from iptcare.audit.models import AuditEvent; print(AuditEvent.objects.count())"
+    out = run_checked([str(venv_bin() / "iptcare"), "shell", "-c", code], env, timeout=120)
+    return int(out.strip().splitlines()[-1])
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostgresTarget:
+    host: str
+    port: int
+    user: str
+    password: str
+    name: str
+
+    @classmethod
+    def parse(cls, url: str) -> PostgresTarget:
+        parts = urlsplit(url)
+        if parts.scheme not in {"postgres", "postgresql"}:
+            raise ValueError(f"--database-url must be postgres://..., got scheme {parts.scheme!r}")
+        name = unquote(parts.path.lstrip("/"))
+        host = parts.hostname or HOST
+        if host not in LOOPBACK_NAMES:
+            raise ValueError(f"refusing a non-loopback database host {host!r}")
+        # The harness DROPs this database: insist on a name that says it is for benchmarks.
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name) or "bench" not in name:
+            raise ValueError(
+                f"database name {name!r} must be a plain identifier containing 'bench' "
+                "(the harness creates and drops it)"
+            )
+        return cls(
+            host=host,
+            port=parts.port or 5432,
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            name=name,
+        )
+
+    def _psql(self, sql: str) -> None:
+        env = dict(os.environ, PGCONNECT_TIMEOUT="10")
+        if self.password:
+            env["PGPASSWORD"] = self.password
+        args = ["psql", "-h", self.host, "-p", str(self.port), "-U", self.user, "-d", "postgres"]
+        args += ["-v", "ON_ERROR_STOP=1", "-q", "-c", sql]
+        done = subprocess.run(
+            args, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"psql {sql!r} failed: {done.stderr.strip()}")
+
+    def recreate(self) -> None:
+        self.drop()
+        self._psql(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self) -> None:
+        self._psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+# --- gunicorn ------------------------------------------------------------------------------
+
+
+def _healthy(port: int) -> bool:
+    conn = http.client.HTTPConnection(HOST, port, timeout=2)
+    try:
+        conn.request("GET", "/healthz")
+        response = conn.getresponse()
+        response.read()
+        return response.status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+def _tail(path: Path, chars: int = 4000) -> str:
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except OSError:
+        return ""
+
+
+def _stop(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+    """SIGTERM gunicorn's master (it stops its workers), then SIGKILL its process group."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+    # The master was started in its own session: its group holds only it and its workers.
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
+@contextmanager
+def gunicorn(
+    env: dict[str, str], audit: bool, log_path: Path, startup_timeout: float = 60.0
+) -> Iterator[int]:
+    """Start the app as ``make demo`` does, wait for /healthz, yield the port; always stop it."""
+    port = free_port()
+    server_env = dict(
+        env,
+        IPTCARE_BENCH="1",
+        IPTCARE_REQUIRE_MFA="0",
+        IPTCARE_AUDIT_ENABLED="1" if audit else "0",
+    )
+    args = [str(venv_bin() / "gunicorn"), "config.wsgi", "--bind", f"{HOST}:{port}"]
+    args += ["--workers", "2", "--threads", "4", "--worker-class", "gthread"]
+    args += ["--log-level", "warning"]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=server_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        give_up = time.monotonic() + startup_timeout
+        while not _healthy(port):
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{_tail(log_path)}")
+            if time.monotonic() > give_up:
+                raise RuntimeError(
+                    f"gunicorn did not answer /healthz within {startup_timeout:.0f} s:\n"
+                    f"{_tail(log_path)}"
+                )
+            time.sleep(0.2)
+        yield port
+    finally:
+        _stop(process)

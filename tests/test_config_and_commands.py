@@ -1,0 +1,155 @@
+"""Configuration from the environment, the console script, health check, demo data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test import Client as HttpClient
+
+from iptcare.accounts.models import User
+from iptcare.clients.models import Client
+from iptcare.demo import generator
+
+ROOT = Path(__file__).resolve().parent.parent
+IPTCARE = str(Path(sys.executable).parent / "iptcare")
+
+
+def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("IPTCARE_", "DJANGO_"))}
+    base.pop("SECRET_KEY", None)
+    base.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [IPTCARE, *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_secret_key_is_required_outside_demo_and_test(tmp_path: Path) -> None:
+    result = _run(["check"], IPTCARE_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_demo_mode_generates_a_secret_key_into_var(tmp_path: Path) -> None:
+    result = _run(["check"], IPTCARE_DEMO="1", IPTCARE_VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    key = tmp_path / "secret_key"
+    assert key.exists() and len(key.read_text()) > 50
+    assert oct(key.stat().st_mode)[-3:] == "600"
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
+    result = _run(
+        ["check", "--deploy", "--fail-level", "WARNING"],
+        IPTCARE_PRODUCTION="1",
+        SECRET_KEY="a-long-random-production-secret-" + "k" * 40 + "-0123456789",
+        ALLOWED_HOSTS="iptcare.example.org",
+        IPTCARE_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_missing_allowed_hosts(tmp_path: Path) -> None:
+    result = _run(["check"], IPTCARE_PRODUCTION="1", SECRET_KEY="x" * 60, IPTCARE_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0 and "ALLOWED_HOSTS is required" in result.stderr
+
+
+def test_debug_is_off_unless_asked_for() -> None:
+    from django.conf import settings
+
+    assert settings.DEBUG is False
+
+
+def test_bad_boolean_in_the_environment_is_a_clear_error(tmp_path: Path) -> None:
+    result = _run(["check"], IPTCARE_DEMO="1", IPTCARE_REQUIRE_MFA="maybe", IPTCARE_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0 and "IPTCARE_REQUIRE_MFA must be a boolean" in result.stderr
+
+
+@pytest.mark.django_db
+def test_sqlite_runs_in_wal_mode_with_full_sync() -> None:
+    if connection.vendor != "sqlite":
+        assert connection.vendor == "postgresql"
+        return
+    with connection.cursor() as cursor:
+        assert cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert cursor.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+@pytest.mark.django_db
+def test_healthz_answers_when_the_database_does() -> None:
+    response = HttpClient().get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.django_db
+def test_demo_is_deterministic_idempotent_and_fictional() -> None:
+    out = StringIO()
+    call_command("demo", "--clients", "30", stdout=out)
+    assert "Loaded" in out.getvalue()
+    org = generator.demo_organisation()
+    assert org is not None and org.is_demo and "fictional" in org.name
+    assert org.programs.count() == 2
+    staff = User.objects.filter(organisation=org)
+    assert 12 <= staff.count() <= 20
+    roles = {g.role for u in staff.prefetch_related("role_grants") for g in u.role_grants.all()}
+    from iptcare.access.vocabulary import Role
+
+    assert roles == set(Role)  # every role is represented
+    assert all(u.email.endswith("@example.org") for u in staff)
+    first = list(Client.objects.order_by("record_number").values_list("legal_given_name", "date_of_birth"))
+    assert len(first) == 30
+
+    again = StringIO()
+    call_command("demo", stdout=again)
+    assert "already loaded" in again.getvalue()
+    assert Client.objects.count() == 30
+
+
+
+@pytest.mark.django_db
+def test_demo_same_seed_same_people_other_seed_other_people() -> None:
+    def people(seed: int) -> list[tuple[object, ...]]:
+        with transaction.atomic():
+            generator.generate(seed=seed, clients=25)
+            rows = list(
+                Client.objects.order_by("record_number").values_list(
+                    "record_number", "legal_given_name", "legal_family_name", "date_of_birth"
+                )
+            )
+            transaction.set_rollback(True)
+        return rows
+
+    assert people(7) == people(7)
+    assert people(7) != people(8)
+
+
+@pytest.mark.django_db
+def test_demo_logins_as_json_lines_work_for_login() -> None:
+    call_command("demo", "--clients", "0")
+    out = StringIO()
+    call_command("demo-logins", "--json", stdout=out)
+    logins = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(logins) == len(generator.STAFF)
+    assert set(logins[0]) == {"email", "password", "roles"}
+    admin = next(line for line in logins if line["email"] == "admin@example.org")
+    assert admin["roles"] == ["administrator"]
+    response = HttpClient().post(
+        "/account/login/", {"username": admin["email"], "password": admin["password"]}
+    )
+    assert response.status_code == 302
+
+
+def test_console_script_is_installed() -> None:
+    result = _run(["help"], IPTCARE_DEMO="1")
+    assert result.returncode == 0
+    for command in ("audit", "token", "demo", "demo-logins", "roles-doc"):
+        assert command in result.stdout
