@@ -19,7 +19,8 @@ api = NinjaAPI(
     version="1",
     description=(
         "Every response that is not 2xx is application/problem+json (RFC 9457). "
-        "Authenticate with the browser session (plus CSRF token) or `Authorization: Bearer <token>`."
+        "Authenticate with the browser session (plus CSRF token) "
+        "or `Authorization: Bearer <token>`."
     ),
     auth=[BearerToken(), MFASessionAuth()],
     urls_namespace="api",

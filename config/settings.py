@@ -203,7 +203,8 @@ OTP_TOTP_ISSUER = "iptcare"
 
 AXES_FAILURE_LIMIT = env_int("IPTCARE_LOCKOUT_FAILURES", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("IPTCARE_LOCKOUT_MINUTES", 30))
-# Per account (the usual health-system rule) and per client IP (credential stuffing across accounts).
+# Per account (the usual health-system rule) and per client IP (credential stuffing across
+# accounts).
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
@@ -212,14 +213,19 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_USERNAME_CALLABLE = "iptcare.accounts.backends.axes_username"
 
 # --- Sessions ------------------------------------------------------------------------------
-# Idle timeout: the cookie and server session expire IPTCARE_IDLE_MINUTES after the last request
-# (sliding). Absolute lifetime: SessionLifetimeMiddleware ends any session older than
-# IPTCARE_SESSION_HOURS since login, however active. (ONC 170.315(d)(5) automatic access time-out.)
+# ONC 170.315(d)(5) automatic access time-out, enforced by SessionLifetimeMiddleware:
+# - idle: a session unused for IPTCARE_IDLE_MINUTES ends. Activity is recorded in the session at
+#   most once a minute (not a database write per request), so a session may end up to a minute
+#   early, never late; the server-side expiry date slides with each recorded activity.
+# - absolute: IPTCARE_SESSION_HOURS after login the session ends, however active.
 IPTCARE_IDLE_MINUTES = env_int("IPTCARE_IDLE_MINUTES", 15)
 IPTCARE_SESSION_HOURS = env_int("IPTCARE_SESSION_HOURS", 12)
+IPTCARE_ACTIVITY_RESOLUTION_SECONDS = 60
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-SESSION_COOKIE_AGE = IPTCARE_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# Server-side expiry a little beyond the idle limit so that the middleware (which audits the
+# timeout) is what ends an idle session, to the minute.
+SESSION_COOKIE_AGE = IPTCARE_IDLE_MINUTES * 60 + IPTCARE_ACTIVITY_RESOLUTION_SECONDS * 2
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -5,4 +5,4 @@ import os
 os.environ.setdefault("IPTCARE_TEST", "1")
 os.environ.setdefault("IPTCARE_REQUIRE_MFA", "1")
 
-from config.settings import *  # noqa: E402,F403
+from config.settings import *  # noqa: F403

@@ -22,4 +22,4 @@ if settings.IPTCARE_BENCH:
     def f0(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"ok": True})
 
-    urlpatterns.append(path("_bench/f0", f0))
+    urlpatterns += [path("_bench/f0", f0)]  # type: ignore[list-item]

@@ -4,7 +4,7 @@ organisation."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -28,7 +28,7 @@ PASSWORD = "correct-horse-battery-staple-42"
 _original_flush = BaseDatabaseOperations.execute_sql_flush
 
 
-def _flush_with_triggers_lifted(self: BaseDatabaseOperations, sql_list: list[str]) -> None:
+def _flush_with_triggers_lifted(self: BaseDatabaseOperations, sql_list: Iterable[str]) -> None:
     triggers.remove(self.connection)
     try:
         _original_flush(self, sql_list)
@@ -71,7 +71,11 @@ def make_user(db: None) -> Callable[..., User]:
         **extra: Any,
     ) -> User:
         user = User.objects.create_user(
-            email, password, full_name=email.split("@")[0].title(), organisation=organisation, **extra
+            email,
+            password,
+            full_name=email.split("@")[0].title(),
+            organisation=organisation,
+            **extra,
         )
         RoleGrant.objects.bulk_create([RoleGrant(user=user, role=r) for r in roles])
         user.programs.set(programs)
@@ -87,12 +91,16 @@ def alice(make_user: Callable[..., User], org: Organisation) -> User:
 
 @pytest.fixture
 def theo(make_user: Callable[..., User], org: Organisation, northside: Program) -> User:
-    return make_user("theo@example.org", organisation=org, roles=(Role.THERAPIST,), programs=(northside,))
+    return make_user(
+        "theo@example.org", organisation=org, roles=(Role.THERAPIST,), programs=(northside,)
+    )
 
 
 @pytest.fixture
 def tess(make_user: Callable[..., User], org: Organisation, riverside: Program) -> User:
-    return make_user("tess@example.org", organisation=org, roles=(Role.THERAPIST,), programs=(riverside,))
+    return make_user(
+        "tess@example.org", organisation=org, roles=(Role.THERAPIST,), programs=(riverside,)
+    )
 
 
 @pytest.fixture
@@ -104,7 +112,9 @@ def remy(make_user: Callable[..., User], org: Organisation) -> User:
 def oscar(make_user: Callable[..., User], other_org: Organisation) -> User:
     other_program = Program.objects.create(organisation=other_org, code="x", name="Other program")
     return make_user(
-        "oscar@example.org", organisation=other_org, roles=(Role.ADMINISTRATOR, Role.THERAPIST),
+        "oscar@example.org",
+        organisation=other_org,
+        roles=(Role.ADMINISTRATOR, Role.THERAPIST),
         programs=(other_program,),
     )
 
@@ -135,4 +145,3 @@ def verified_client(user: User) -> HttpClient:
 @pytest.fixture
 def login_as() -> Callable[[User], HttpClient]:
     return verified_client
-

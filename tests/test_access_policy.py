@@ -4,11 +4,11 @@ and an audit event for every decision."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from io import StringIO
 
 from iptcare.access.policy import authorize, decide
 from iptcare.access.roles import IDENTIFYING, ROLE_TABLE, roles_doc
@@ -40,7 +40,10 @@ def test_administrators_have_no_clinical_access() -> None:
 
 def test_only_administrators_manage_staff_and_read_the_audit_trail() -> None:
     for role, policy in ROLE_TABLE.items():
-        manages = DataCategory.STAFF_ACCOUNTS in policy.grants or DataCategory.AUDIT_TRAIL in policy.grants
+        manages = (
+            DataCategory.STAFF_ACCOUNTS in policy.grants
+            or DataCategory.AUDIT_TRAIL in policy.grants
+        )
         assert manages == (role == Role.ADMINISTRATOR), role
 
 
@@ -61,7 +64,9 @@ def test_no_role_name_is_checked_outside_the_table() -> None:
     """Nothing checks a role name ad hoc: Role members appear only where roles are defined,
     stored, assigned or seeded, never in a permission check."""
     allowed = {
-        "iptcare/access/vocabulary.py", "iptcare/access/roles.py", "iptcare/demo/generator.py",
+        "iptcare/access/vocabulary.py",
+        "iptcare/access/roles.py",
+        "iptcare/demo/generator.py",
     }
     offenders = []
     for path in (ROOT / "iptcare").rglob("*.py"):
@@ -114,7 +119,9 @@ def test_program_scope_follows_assignment(
     assert decide(theo, Action.VIEW, client_record, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT)
     client_record.program = riverside
     client_record.save()
-    decision = decide(theo, Action.VIEW, client_record, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT)
+    decision = decide(
+        theo, Action.VIEW, client_record, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT
+    )
     assert not decision and "not assigned to this program" in decision.reason
 
 
@@ -123,29 +130,41 @@ def test_organisation_wide_roles_reach_every_program(
 ) -> None:
     quinn = make_user("quinn@example.org", organisation=org, roles=(Role.QUALITY_LEAD,))
     assert ROLE_TABLE[Role.QUALITY_LEAD].scope == Scope.ORGANISATION
-    assert decide(quinn, Action.VIEW, client_record, DataCategory.CLINICAL_RECORD, Purpose.OPERATIONS)
-    assert not decide(quinn, Action.VIEW, client_record, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT)
-    assert not decide(quinn, Action.UPDATE, client_record, DataCategory.CLINICAL_RECORD, Purpose.OPERATIONS)
+    assert decide(
+        quinn, Action.VIEW, client_record, DataCategory.CLINICAL_RECORD, Purpose.OPERATIONS
+    )
+    assert not decide(
+        quinn, Action.VIEW, client_record, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT
+    )
+    assert not decide(
+        quinn, Action.UPDATE, client_record, DataCategory.CLINICAL_RECORD, Purpose.OPERATIONS
+    )
 
 
-def test_no_role_means_no_access(make_user: Callable[..., User], org: Organisation, northside: Program,
-                                 client_record: Client) -> None:
+def test_no_role_means_no_access(
+    make_user: Callable[..., User], org: Organisation, northside: Program, client_record: Client
+) -> None:
     nobody = make_user("nobody@example.org", organisation=org, programs=(northside,))
-    decision = decide(nobody, Action.VIEW, client_record, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT)
+    decision = decide(
+        nobody, Action.VIEW, client_record, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT
+    )
     assert not decision and decision.reason == "user holds no role"
 
 
 def test_deactivated_user_is_refused(theo: User, client_record: Client) -> None:
     theo.is_active = False
-    decision = decide(theo, Action.VIEW, client_record, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT)
+    decision = decide(
+        theo, Action.VIEW, client_record, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT
+    )
     assert not decision
 
 
 def test_anonymous_is_refused(client_record: Client) -> None:
     from django.contrib.auth.models import AnonymousUser
 
-    assert not decide(AnonymousUser(), Action.VIEW, client_record, DataCategory.DEMOGRAPHICS,
-                      Purpose.TREATMENT)
+    assert not decide(
+        AnonymousUser(), Action.VIEW, client_record, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT
+    )
 
 
 def test_authorize_audits_allowed_access(theo: User, client_record: Client) -> None:
@@ -156,7 +175,11 @@ def test_authorize_audits_allowed_access(theo: User, client_record: Client) -> N
     assert event.actor_role == "therapist"
     assert event.client_id == client_record.public_id
     assert event.organisation_id == client_record.organisation.public_id
-    assert (event.data_category, event.action, event.purpose) == ("demographics", "view", "treatment")
+    assert (event.data_category, event.action, event.purpose) == (
+        "demographics",
+        "view",
+        "treatment",
+    )
     assert (event.resource_type, event.resource_id) == ("client", str(client_record.public_id))
 
 
@@ -167,7 +190,9 @@ def test_authorize_audits_and_raises_on_denial(tess: User, client_record: Client
     assert event.outcome == "denied" and "not assigned" in event.reason
 
 
-def test_other_organisation_gets_not_found_and_is_audited(oscar: User, client_record: Client) -> None:
+def test_other_organisation_gets_not_found_and_is_audited(
+    oscar: User, client_record: Client
+) -> None:
     with pytest.raises(NotFound):
         authorize(oscar, Action.VIEW, client_record, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT)
     event = AuditEvent.objects.get()

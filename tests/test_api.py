@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
 import time_machine
@@ -23,8 +24,8 @@ from iptcare.core.models import Program
 PROBLEM = "application/problem+json"
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+def _bearer(token: str) -> dict[str, Any]:
+    return {"headers": {"Authorization": f"Bearer {token}"}}
 
 
 def test_openapi_is_served(db: None) -> None:
@@ -102,7 +103,9 @@ def test_malformed_tokens_are_refused(theo: User, garbage: str) -> None:
 
 def test_forbidden_is_problem_json_and_audited(remy: User, client_record: Client) -> None:
     issued = token_create(user=remy, name="t", days=3)
-    response = HttpClient().get(f"/api/v1/clients/{client_record.public_id}", **_bearer(issued.plaintext))
+    response = HttpClient().get(
+        f"/api/v1/clients/{client_record.public_id}", **_bearer(issued.plaintext)
+    )
     assert response.status_code == 403
     assert response["Content-Type"] == PROBLEM
     assert "de-identified" in response.json()["detail"] or "no role" in response.json()["detail"]
@@ -111,7 +114,9 @@ def test_forbidden_is_problem_json_and_audited(remy: User, client_record: Client
 
 def test_other_organisation_gets_404(oscar: User, client_record: Client) -> None:
     issued = token_create(user=oscar, name="t", days=3)
-    response = HttpClient().get(f"/api/v1/clients/{client_record.public_id}", **_bearer(issued.plaintext))
+    response = HttpClient().get(
+        f"/api/v1/clients/{client_record.public_id}", **_bearer(issued.plaintext)
+    )
     assert response.status_code == 404
     assert response["Content-Type"] == PROBLEM
 
@@ -138,18 +143,27 @@ def test_api_staff_update_with_stale_version_is_409(alice: User, theo: User) -> 
     url = f"/api/v1/staff/{theo.public_id}"
     ok = http.put(url, data=body, content_type="application/json", **_bearer(issued.plaintext))
     assert ok.status_code == 200 and ok.json()["version"] == theo.version + 1
-    stale = http.put(url, data={**body, "roles": ["prescriber"]}, content_type="application/json",
-                     **_bearer(issued.plaintext))
+    stale = http.put(
+        url,
+        data={**body, "roles": ["prescriber"]},
+        content_type="application/json",
+        **_bearer(issued.plaintext),
+    )
     assert stale.status_code == 409
     assert stale["Content-Type"] == PROBLEM
 
 
-def test_session_auth_requires_csrf_for_writes(alice: User, login_as: Callable[[User], HttpClient]) -> None:
+def test_session_auth_requires_csrf_for_writes(
+    alice: User, login_as: Callable[[User], HttpClient]
+) -> None:
     http = login_as(alice)
     assert http.get("/api/v1/me").json()["email"] == "alice@example.org"
-    http.handler.enforce_csrf_checks = True  # type: ignore[attr-defined]
-    response = http.post("/api/v1/staff", data={"email": "x@example.org", "full_name": "X",
-                                                "roles": ["nurse"]}, content_type="application/json")
+    http.handler.enforce_csrf_checks = True
+    response = http.post(
+        "/api/v1/staff",
+        data={"email": "x@example.org", "full_name": "X", "roles": ["nurse"]},
+        content_type="application/json",
+    )
     assert response.status_code in {401, 403}
     assert not User.objects.filter(email="x@example.org").exists()
 
@@ -168,5 +182,7 @@ def test_program_clients_lists_only_in_scope(
     theo_token = token_create(user=theo, name="t", days=3).plaintext
     tess_token = token_create(user=tess, name="t", days=3).plaintext
     url = f"/api/v1/programs/{northside.public_id}/clients"
-    assert [c["record_number"] for c in HttpClient().get(url, **_bearer(theo_token)).json()] == ["T-0001"]
+    assert [c["record_number"] for c in HttpClient().get(url, **_bearer(theo_token)).json()] == [
+        "T-0001"
+    ]
     assert HttpClient().get(url, **_bearer(tess_token)).status_code == 403

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -35,7 +36,7 @@ def _write(n: int, reason: str = "test") -> list[AuditEvent]:
     return events
 
 
-def _raw(sql: str, params: list[object] | None = None) -> None:
+def _raw(sql: str, params: list[Any] | None = None) -> None:
     """Tamper the way an attacker with database access would: triggers off, raw SQL."""
     triggers.remove(connection)
     try:
@@ -117,9 +118,19 @@ def test_inserted_event_is_named() -> None:
         " action, resource_type, resource_id, purpose, outcome, reason, request_id, user_agent,"
         " detail, prev_hash, hash) VALUES (%s, %s, %s, '', %s, %s, '', '', '', %s, %s, %s, '',"
         " %s, %s, %s)",
-        [3, events[1].occurred_at, events[1].actor_email, events[1].data_category, events[1].action,
-         events[1].outcome, "forged", events[1].request_id, '{"i": 1, "nested": {"a": [1, "x"], "b": 2}}',
-         "f" * 64, forged_hash],
+        [
+            3,
+            events[1].occurred_at,
+            events[1].actor_email,
+            events[1].data_category,
+            events[1].action,
+            events[1].outcome,
+            "forged",
+            events[1].request_id,
+            '{"i": 1, "nested": {"a": [1, "x"], "b": 2}}',
+            "f" * 64,
+            forged_hash,
+        ],
     )
     result = chain.verify()
     assert result.ok is False
@@ -152,9 +163,12 @@ def test_trigger_refuses_delete() -> None:
     (event,) = _write(1)
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).delete()
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM audit_auditevent")
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM audit_auditevent")
     assert AuditEvent.objects.count() == 1
 
 
@@ -165,9 +179,12 @@ def test_trigger_refuses_truncate_on_postgresql() -> None:
         # SQLite has no TRUNCATE statement; DELETE is covered above.
         assert connection.vendor == "sqlite"
         return
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE audit_auditevent")
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("TRUNCATE audit_auditevent")
     assert AuditEvent.objects.count() == 1
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -28,7 +29,7 @@ LOGIN = "/account/login/"
 MFA = "/account/mfa/"
 
 
-def _login(http: HttpClient, email: str, password: str = PASSWORD) -> object:
+def _login(http: HttpClient, email: str, password: str = PASSWORD) -> Any:
     return http.post(LOGIN, {"username": email, "password": password}, REMOTE_ADDR="10.9.8.7")
 
 
@@ -151,6 +152,37 @@ def test_idle_timeout_ends_the_session(theo: User, login_as: Callable[[User], Ht
     with time_machine.travel(later):
         response = http.get("/")
         assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+    event = AuditEvent.objects.get(action=Action.SESSION_EXPIRED)
+    assert (event.actor_id, event.reason) == (theo.public_id, "idle timeout")
+
+
+def test_requests_do_not_write_the_session_each_time(
+    theo: User, login_as: Callable[[User], HttpClient]
+) -> None:
+    """Activity is recorded at most once a minute: no session write on every page view."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    http = login_as(theo)
+    http.get("/")
+    with CaptureQueriesContext(connection) as ctx:
+        http.get("/")
+    writes = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if "django_session" in q["sql"]
+        and q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT"))
+    ]
+    assert writes == []
+    with (
+        time_machine.travel(timezone.now() + timedelta(minutes=2)),
+        CaptureQueriesContext(connection) as ctx,
+    ):
+        assert http.get("/").status_code == 200
+    assert any(
+        "django_session" in q["sql"] and q["sql"].lstrip().upper().startswith("UPDATE")
+        for q in ctx.captured_queries
+    )
 
 
 def test_activity_keeps_the_session_until_the_absolute_limit(
@@ -170,7 +202,9 @@ def test_activity_keeps_the_session_until_the_absolute_limit(
         traveller.move_to(start + timedelta(hours=settings.IPTCARE_SESSION_HOURS, minutes=1))
         response = http.get("/")
         assert response.status_code == 302 and response["Location"].startswith(LOGIN)
-    assert AuditEvent.objects.filter(action=Action.SESSION_EXPIRED, actor_id=theo.public_id).exists()
+    assert AuditEvent.objects.filter(
+        action=Action.SESSION_EXPIRED, actor_id=theo.public_id
+    ).exists()
 
 
 def test_logout_ends_the_server_session(theo: User, login_as: Callable[[User], HttpClient]) -> None:
@@ -193,7 +227,7 @@ def test_password_reset_by_email_sets_a_new_password(theo: User) -> None:
     response = http.post("/account/password/reset/", {"email": "theo@example.org"})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
-    body = mail.outbox[0].body
+    body = str(mail.outbox[0].body)
     link = re.search(r"https?://[^/]+(/account/password/reset/\S+/)", body)
     assert link
     confirm = http.get(link.group(1), follow=True)
@@ -224,8 +258,10 @@ def test_csrf_is_enforced_on_state_changing_pages(
     alice: User, login_as: Callable[[User], HttpClient]
 ) -> None:
     http = login_as(alice)
-    http.handler.enforce_csrf_checks = True  # type: ignore[attr-defined]
-    response = http.post("/staff/new/", {"email": "new@example.org", "full_name": "N", "roles": ["therapist"]})
+    http.handler.enforce_csrf_checks = True
+    response = http.post(
+        "/staff/new/", {"email": "new@example.org", "full_name": "N", "roles": ["therapist"]}
+    )
     assert response.status_code == 403
     assert not User.objects.filter(email="new@example.org").exists()
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from io import StringIO
 from pathlib import Path
 
@@ -58,7 +59,9 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
 
 
 def test_production_refuses_missing_allowed_hosts(tmp_path: Path) -> None:
-    result = _run(["check"], IPTCARE_PRODUCTION="1", SECRET_KEY="x" * 60, IPTCARE_VAR_DIR=str(tmp_path))
+    result = _run(
+        ["check"], IPTCARE_PRODUCTION="1", SECRET_KEY="x" * 60, IPTCARE_VAR_DIR=str(tmp_path)
+    )
     assert result.returncode != 0 and "ALLOWED_HOSTS is required" in result.stderr
 
 
@@ -69,7 +72,9 @@ def test_debug_is_off_unless_asked_for() -> None:
 
 
 def test_bad_boolean_in_the_environment_is_a_clear_error(tmp_path: Path) -> None:
-    result = _run(["check"], IPTCARE_DEMO="1", IPTCARE_REQUIRE_MFA="maybe", IPTCARE_VAR_DIR=str(tmp_path))
+    result = _run(
+        ["check"], IPTCARE_DEMO="1", IPTCARE_REQUIRE_MFA="maybe", IPTCARE_VAR_DIR=str(tmp_path)
+    )
     assert result.returncode != 0 and "IPTCARE_REQUIRE_MFA must be a boolean" in result.stderr
 
 
@@ -105,7 +110,9 @@ def test_demo_is_deterministic_idempotent_and_fictional() -> None:
 
     assert roles == set(Role)  # every role is represented
     assert all(u.email.endswith("@example.org") for u in staff)
-    first = list(Client.objects.order_by("record_number").values_list("legal_given_name", "date_of_birth"))
+    first = list(
+        Client.objects.order_by("record_number").values_list("legal_given_name", "date_of_birth")
+    )
     assert len(first) == 30
 
     again = StringIO()
@@ -114,10 +121,9 @@ def test_demo_is_deterministic_idempotent_and_fictional() -> None:
     assert Client.objects.count() == 30
 
 
-
 @pytest.mark.django_db
 def test_demo_same_seed_same_people_other_seed_other_people() -> None:
-    def people(seed: int) -> list[tuple[object, ...]]:
+    def people(seed: int) -> list[tuple[str, str, str, date]]:
         with transaction.atomic():
             generator.generate(seed=seed, clients=25)
             rows = list(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
@@ -18,13 +19,25 @@ from iptcare.core.models import Program
 
 # Routes anyone may open: they show forms or public facts, no data.
 PUBLIC = {
-    "account/login/", "account/logout/", "account/password/reset/", "account/password/reset/sent/",
-    "account/password/reset/<uidb64>/<token>/", "account/password/reset/complete/", "healthz",
-    "api/v1/openapi.json", "django-admin/login/", "django-admin/logout/",
+    "account/login/",
+    "account/logout/",
+    "account/password/reset/",
+    "account/password/reset/sent/",
+    "account/password/reset/<uidb64>/<token>/",
+    "account/password/reset/complete/",
+    "healthz",
+    "api/v1/openapi.json",
+    "django-admin/login/",
+    "django-admin/logout/",
 }
 # Routes any signed-in staff member may open: about themselves only.
 SELF_SERVICE = {
-    "", "account/mfa/", "account/password/change/", "api/v1/me", "api/v1/programs", "api/v1/tokens",
+    "",
+    "account/mfa/",
+    "account/password/change/",
+    "api/v1/me",
+    "api/v1/programs",
+    "api/v1/tokens",
     "api/v1/tokens/<token_id>",
 }
 
@@ -83,17 +96,21 @@ def _state() -> tuple[int, ...]:
 
 
 def _assert_refused(
-    route: str, method: str, response: object, *, signed_in: bool, own_data_ok: bool = False
+    route: str, method: str, response: Any, *, signed_in: bool, own_data_ok: bool = False
 ) -> None:
-    status = response.status_code  # type: ignore[attr-defined]
-    body = b"".join(response.streaming_content) if getattr(response, "streaming", False) else response.content  # type: ignore[attr-defined]
+    status = response.status_code
+    body = (
+        b"".join(response.streaming_content)
+        if getattr(response, "streaming", False)
+        else response.content
+    )
     text = body.decode(errors="replace")
     for marker in MARKERS:
         assert marker not in text, f"{method} /{route} leaked {marker!r} ({status})"
     if route in PUBLIC or (signed_in and route in SELF_SERVICE) or own_data_ok:
         return
     if status == 302:
-        location = response["Location"]  # type: ignore[index]
+        location = response["Location"]
         assert "/login/" in location, f"{method} /{route} redirected to {location}"
         return
     # 400/422: input refused before the permission check ran; nothing was read or written.
@@ -131,15 +148,20 @@ def test_user_without_permission_gets_nothing_anywhere(
         else:
             response = getattr(http, method)(url)
         # oscar administers his own organisation: he may see its pages, never ours.
-        _assert_refused(route, method.upper(), response, signed_in=True,
-                        own_data_ok=persona == "oscar")
+        _assert_refused(
+            route, method.upper(), response, signed_in=True, own_data_ok=persona == "oscar"
+        )
     assert _state() == before
 
 
 def test_the_walk_covers_the_clinical_and_admin_routes() -> None:
     routes = set(all_routes())
     for expected in [
-        "clients/<uuid:client_id>/", "staff/", "audit/", "audit/export.csv",
-        "api/v1/clients/<client_id>", "api/v1/staff",
+        "clients/<uuid:client_id>/",
+        "staff/",
+        "audit/",
+        "audit/export.csv",
+        "api/v1/clients/<client_id>",
+        "api/v1/staff",
     ]:
         assert expected in routes, expected

@@ -133,7 +133,7 @@ ROLE_TABLE: dict[R, RolePolicy] = {
             C.DEMOGRAPHICS: READ,
             C.ORGANISATION: READ,
         },
-        summary="Recovery support: who the client is; later issues add their recovery-support data.",
+        summary="Recovery support: who the client is; later issues add recovery-support data.",
     ),
     R.INTAKE_COORDINATOR: RolePolicy(
         scope=Scope.PROGRAM,

@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.responses import Status
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from pydantic import Field, field_validator
 
 from iptcare.access.policy import authorize
@@ -117,8 +117,12 @@ def me(request: HttpRequest) -> MeOut:
 def staff_list(request: HttpRequest) -> list[StaffOut]:
     actor = _actor(request)
     assert actor.organisation is not None
-    authorize(actor, Action.LIST, actor.organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION)
-    users = User.objects.filter(organisation=actor.organisation).prefetch_related("role_grants", "programs")
+    authorize(
+        actor, Action.LIST, actor.organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION
+    )
+    users = User.objects.filter(organisation=actor.organisation).prefetch_related(
+        "role_grants", "programs"
+    )
     return [_staff_out(u) for u in users]
 
 
@@ -135,14 +139,24 @@ def staff_create(request: HttpRequest, payload: StaffCreateIn) -> Status[StaffOu
         programs=_programs(actor, payload.programs),
         request=request,
     )
-    return Status(201, _staff_out(User.objects.prefetch_related("role_grants", "programs").get(pk=user.pk)))
+    return Status(
+        201, _staff_out(User.objects.prefetch_related("role_grants", "programs").get(pk=user.pk))
+    )
 
 
-@router.put("/staff/{user_id}", response=StaffOut, summary="Change a staff member's roles, programs, status")
+@router.put(
+    "/staff/{user_id}", response=StaffOut, summary="Change a staff member's roles, programs, status"
+)
 def staff_update(request: HttpRequest, user_id: UUID, payload: StaffUpdateIn) -> StaffOut:
     actor = _actor(request)
     assert actor.organisation is not None
-    authorize(actor, Action.UPDATE, actor.organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION)
+    authorize(
+        actor,
+        Action.UPDATE,
+        actor.organisation,
+        DataCategory.STAFF_ACCOUNTS,
+        Purpose.ADMINISTRATION,
+    )
     subject = User.objects.filter(public_id=user_id, organisation=actor.organisation).first()
     if subject is None:
         raise NotFound("No such user.")
@@ -161,8 +175,15 @@ def staff_update(request: HttpRequest, user_id: UUID, payload: StaffUpdateIn) ->
 @router.get("/tokens", response=list[TokenOut], summary="My API tokens")
 def tokens(request: HttpRequest) -> list[TokenOut]:
     return [
-        TokenOut(id=t.public_id, name=t.name, prefix=t.prefix, created_at=t.created_at,
-                 expires_at=t.expires_at, revoked_at=t.revoked_at, last_used_at=t.last_used_at)
+        TokenOut(
+            id=t.public_id,
+            name=t.name,
+            prefix=t.prefix,
+            created_at=t.created_at,
+            expires_at=t.expires_at,
+            revoked_at=t.revoked_at,
+            last_used_at=t.last_used_at,
+        )
         for t in ApiToken.objects.filter(user=request.user)  # type: ignore[misc]
     ]
 

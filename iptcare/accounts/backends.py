@@ -5,13 +5,14 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
+from iptcare.access.vocabulary import Role
 from iptcare.accounts.models import User
 
 
 class EmailBackend(ModelBackend):
     """ModelBackend with login by email, matched case-insensitively (see UserManager)."""
 
-    def get_user(self, user_id: Any) -> User | None:  # type: ignore[override]
+    def get_user(self, user_id: Any) -> User | None:
         # The organisation is needed on every audited request: load it with the user.
         user = (
             User.objects.select_related("organisation")
@@ -21,7 +22,7 @@ class EmailBackend(ModelBackend):
         )
         if user is None or not self.user_can_authenticate(user):
             return None
-        user._role_cache = frozenset(g.role for g in user.role_grants.all())  # type: ignore[attr-defined]
+        user._role_cache = frozenset(Role(g.role) for g in user.role_grants.all())
         return user
 
 

@@ -28,8 +28,12 @@ class TOTPCodeForm(forms.Form):
         min_length=6,
         max_length=6,
         widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]{6}",
-                   "autofocus": True}
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "pattern": "[0-9]{6}",
+                "autofocus": True,
+            }
         ),
     )
 
@@ -52,7 +56,9 @@ class StaffForm(forms.Form):
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args: Any, organisation: Organisation, editing: bool = False, **kwargs: Any):
+    def __init__(
+        self, *args: Any, organisation: Organisation, editing: bool = False, **kwargs: Any
+    ):
         super().__init__(*args, **kwargs)
         self.fields["programs"].queryset = Program.objects.filter(  # type: ignore[attr-defined]
             organisation=organisation, is_active=True

@@ -1,4 +1,4 @@
-"""Session lifetime and the MFA requirement, enforced for every page."""
+"""Session lifetime and the MFA requirement, enforced for every page and API call."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
-from iptcare.accounts.signals import SESSION_LOGIN_AT
+from iptcare.accounts.signals import SESSION_LAST_SEEN, SESSION_LOGIN_AT
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -20,35 +20,46 @@ Handler = Callable[[HttpRequest], HttpResponse]
 MFA_EXEMPT_PREFIXES = ("/account/mfa/", "/account/logout/", "/static/", "/healthz")
 
 
-class SessionLifetimeMiddleware:
-    """End a session IPTCARE_SESSION_HOURS after login, however active (absolute lifetime).
+def _unauthorized(detail: str) -> JsonResponse:
+    return JsonResponse(
+        {"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": detail},
+        status=401,
+        content_type="application/problem+json",
+    )
 
-    The idle timeout is Django's own: SESSION_COOKIE_AGE with SESSION_SAVE_EVERY_REQUEST.
-    """
+
+class SessionLifetimeMiddleware:
+    """End idle sessions (IPTCARE_IDLE_MINUTES) and old ones (IPTCARE_SESSION_HOURS)."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and hasattr(request, "session"):
-            login_at = request.session.get(SESSION_LOGIN_AT)
-            now = timezone.now().timestamp()
-            if login_at is None:
-                request.session[SESSION_LOGIN_AT] = now
-            elif now - float(login_at) > settings.IPTCARE_SESSION_HOURS * 3600:
-                request.iptcare_logout_reason = "absolute session lifetime reached"  # type: ignore[attr-defined]
-                logout(request)
-                if request.path.startswith("/api/"):
-                    return JsonResponse(
-                        {"type": "about:blank", "title": "Unauthorized", "status": 401,
-                         "detail": "Your session has ended; sign in again."},
-                        status=401,
-                        content_type="application/problem+json",
-                    )
-                messages.info(request, "Your session reached its time limit. Please sign in again.")
-                return redirect(f"{reverse(settings.LOGIN_URL)}?next={request.path}")
+        if user is None or not user.is_authenticated or not hasattr(request, "session"):
+            return self.get_response(request)
+        session = request.session
+        now = timezone.now().timestamp()
+        login_at = float(session.get(SESSION_LOGIN_AT, now))
+        last_seen = float(session.get(SESSION_LAST_SEEN, login_at))
+        if now - login_at > settings.IPTCARE_SESSION_HOURS * 3600:
+            return self._end(request, "absolute session lifetime reached")
+        if now - last_seen > settings.IPTCARE_IDLE_MINUTES * 60:
+            return self._end(request, "idle timeout")
+        if SESSION_LOGIN_AT not in session:
+            session[SESSION_LOGIN_AT] = login_at
+        if now - last_seen >= settings.IPTCARE_ACTIVITY_RESOLUTION_SECONDS:
+            session[SESSION_LAST_SEEN] = now  # saved (and expiry slid) by SessionMiddleware
         return self.get_response(request)
+
+    @staticmethod
+    def _end(request: HttpRequest, reason: str) -> HttpResponse:
+        request.iptcare_logout_reason = reason  # type: ignore[attr-defined]
+        logout(request)
+        if request.path.startswith("/api/"):
+            return _unauthorized("Your session has ended; sign in again.")
+        messages.info(request, "Your session has ended. Please sign in again.")
+        return redirect(f"{reverse(settings.LOGIN_URL)}?next={request.path}")
 
 
 class MFARequiredMiddleware:
@@ -60,12 +71,7 @@ class MFARequiredMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if settings.IPTCARE_REQUIRE_MFA and self._needs_mfa(request):
             if request.path.startswith("/api/"):
-                return JsonResponse(
-                    {"type": "about:blank", "title": "Unauthorized", "status": 401,
-                     "detail": "Multi-factor authentication is required for this session."},
-                    status=401,
-                    content_type="application/problem+json",
-                )
+                return _unauthorized("Multi-factor authentication is required for this session.")
             return redirect(f"{reverse('accounts:mfa')}?next={request.get_full_path()}")
         return self.get_response(request)
 

@@ -53,7 +53,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Optimistic version for the staff edit form: a stale save gets a conflict.
     version = models.PositiveIntegerField(default=1)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -125,7 +125,7 @@ def hash_token_secret(secret: str) -> str:
 
 
 class ApiToken(models.Model):
-    """A personal API token for scripts. Only its SHA-256 is stored; it expires and can be revoked."""
+    """A personal API token for scripts. Only its SHA-256 is stored; it expires, can be revoked."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")

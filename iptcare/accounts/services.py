@@ -68,7 +68,9 @@ def staff_create(
     request: HttpRequest | None = None,
 ) -> User:
     """Create a staff account with no password; the new user sets one from the emailed link."""
-    authorize(actor, Action.CREATE, organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION)
+    authorize(
+        actor, Action.CREATE, organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION
+    )
     email = email.strip().lower()
     programs = _check_programs(organisation, programs)
     if User.objects.filter(email__iexact=email).exists():
@@ -78,7 +80,9 @@ def staff_create(
         )
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email, None, full_name=full_name, organisation=organisation)
+            user = User.objects.create_user(
+                email, None, full_name=full_name, organisation=organisation
+            )
             user.programs.set(programs)
             _set_roles(user, roles)
             after = _privileges(user)
@@ -117,7 +121,9 @@ def staff_update(
     organisation = user.organisation
     if organisation is None:
         raise InvalidInput("Platform superusers are managed in the Django admin.")
-    authorize(actor, Action.UPDATE, organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION)
+    authorize(
+        actor, Action.UPDATE, organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION
+    )
     programs = _check_programs(organisation, programs)
     roles = [Role(r) for r in roles]
     keeps_admin = any(
@@ -163,7 +169,9 @@ def staff_update(
 def staff_reset_mfa(*, actor: User, user: User) -> None:
     """Remove a user's authenticator (a lost phone); they enrol again at next login."""
     assert user.organisation is not None
-    authorize(actor, Action.MANAGE, user.organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION)
+    authorize(
+        actor, Action.MANAGE, user.organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION
+    )
     with transaction.atomic():
         removed = TOTPDevice.objects.filter(user=user).delete()[0]
         record(
@@ -219,7 +227,7 @@ class IssuedToken:
     plaintext: str
 
 
-TOKEN_PREFIX = "ipt_"
+TOKEN_PREFIX = "ipt_"  # noqa: S105 - a public prefix, not a secret
 
 
 def token_create(*, user: User, name: str, days: int, issued_by: User | None = None) -> IssuedToken:
@@ -230,7 +238,9 @@ def token_create(*, user: User, name: str, days: int, issued_by: User | None = N
             field_errors={"days": [f"Between 1 and {settings.IPTCARE_API_TOKEN_MAX_DAYS}."]},
         )
     if not user.is_active:
-        raise InvalidInput("The user is deactivated.", field_errors={"email": ["Deactivated user."]})
+        raise InvalidInput(
+            "The user is deactivated.", field_errors={"email": ["Deactivated user."]}
+        )
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -250,7 +260,11 @@ def token_create(*, user: User, name: str, days: int, issued_by: User | None = N
             resource_id=str(token.public_id),
             purpose=Purpose.ADMINISTRATION,
             reason=f"token for {user.email}, {days} days",
-            detail={"subject": user.email, "prefix": prefix, "expires_at": token.expires_at.isoformat()},
+            detail={
+                "subject": user.email,
+                "prefix": prefix,
+                "expires_at": token.expires_at.isoformat(),
+            },
         )
     return IssuedToken(token=token, plaintext=f"{TOKEN_PREFIX}{prefix}_{secret}")
 
@@ -283,9 +297,7 @@ def token_authenticate(plaintext: str) -> User | None:
     except ValueError:
         return None
     token = (
-        ApiToken.objects.select_related("user", "user__organisation")
-        .filter(prefix=prefix)
-        .first()
+        ApiToken.objects.select_related("user", "user__organisation").filter(prefix=prefix).first()
     )
     if token is None or not secrets.compare_digest(token.secret_hash, hash_token_secret(secret)):
         return None

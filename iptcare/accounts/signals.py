@@ -17,6 +17,7 @@ from iptcare.audit.models import Outcome
 from iptcare.audit.services import record
 
 SESSION_LOGIN_AT = "iptcare_login_at"
+SESSION_LAST_SEEN = "iptcare_last_seen"
 
 
 def _roles(user: User) -> str:
@@ -26,7 +27,9 @@ def _roles(user: User) -> str:
 @receiver(user_logged_in)
 def on_logged_in(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
     if request is not None and hasattr(request, "session"):
-        request.session[SESSION_LOGIN_AT] = timezone.now().timestamp()
+        now = timezone.now().timestamp()
+        request.session[SESSION_LOGIN_AT] = now
+        request.session[SESSION_LAST_SEEN] = now
     record(
         actor=user,
         actor_role=_roles(user),
@@ -40,14 +43,16 @@ def on_logged_in(sender: Any, request: HttpRequest | None, user: User, **kwargs:
 
 
 @receiver(user_logged_out)
-def on_logged_out(sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any) -> None:
+def on_logged_out(
+    sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any
+) -> None:
     if user is None:
         return
     reason = getattr(request, "iptcare_logout_reason", "user logged out")
     record(
         actor=user,
         actor_role=_roles(user),
-        action=Action.SESSION_EXPIRED if reason != "user logged out" else Action.LOGOUT,
+        action=Action.LOGOUT if reason == "user logged out" else Action.SESSION_EXPIRED,
         data_category=DataCategory.AUTHENTICATION,
         outcome=Outcome.SUCCESS,
         resource_type="user",
@@ -76,7 +81,11 @@ def on_login_failed(
 
 @receiver(user_locked_out)
 def on_locked_out(
-    sender: Any, request: HttpRequest | None, username: str | None, ip_address: str | None, **kwargs: Any
+    sender: Any,
+    request: HttpRequest | None,
+    username: str | None,
+    ip_address: str | None,
+    **kwargs: Any,
 ) -> None:
     email = (username or "").strip().lower()
     user = User.objects.filter(email__iexact=email).select_related("organisation").first()

@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
@@ -36,7 +36,7 @@ class LoginView(auth_views.LoginView):
 class LogoutView(auth_views.LogoutView):
     """POST only (Django 5); ends the server session, not just the cookie."""
 
-    next_page = reverse_lazy("accounts:login")
+    next_page = "accounts:login"
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -126,16 +126,18 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     if actor.organisation is None:
         raise NotFound("No organisation.")
-    authorize(actor, Action.LIST, actor.organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION)
+    authorize(
+        actor, Action.LIST, actor.organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION
+    )
     staff = (
         User.objects.filter(organisation=actor.organisation)
         .prefetch_related("role_grants", "programs")
         .order_by("full_name")
     )
     enrolled = set(
-        TOTPDevice.objects.filter(user__organisation=actor.organisation, confirmed=True).values_list(
-            "user_id", flat=True
-        )
+        TOTPDevice.objects.filter(
+            user__organisation=actor.organisation, confirmed=True
+        ).values_list("user_id", flat=True)
     )
     rows = [
         {
@@ -155,7 +157,13 @@ def staff_create(request: HttpRequest) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     if actor.organisation is None:
         raise NotFound("No organisation.")
-    authorize(actor, Action.CREATE, actor.organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION)
+    authorize(
+        actor,
+        Action.CREATE,
+        actor.organisation,
+        DataCategory.STAFF_ACCOUNTS,
+        Purpose.ADMINISTRATION,
+    )
     form = StaffForm(request.POST or None, organisation=actor.organisation)
     if request.method == "POST" and form.is_valid():
         try:
@@ -171,10 +179,16 @@ def staff_create(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             _add_domain_errors(form, exc)
         else:
-            messages.success(request, f"{user.full_name} was added and emailed a link to set a password.")
+            messages.success(
+                request, f"{user.full_name} was added and emailed a link to set a password."
+            )
             return redirect("accounts:staff_list")
-    return render(request, "accounts/staff_form.html", {"form": form, "creating": True},
-                  status=400 if form.is_bound and form.errors else 200)
+    return render(
+        request,
+        "accounts/staff_form.html",
+        {"form": form, "creating": True},
+        status=400 if form.is_bound and form.errors else 200,
+    )
 
 
 @login_required
@@ -183,7 +197,9 @@ def staff_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     if actor.organisation is None:
         raise NotFound("No organisation.")
-    authorize(actor, Action.VIEW, actor.organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION)
+    authorize(
+        actor, Action.VIEW, actor.organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION
+    )
     subject = _staff_subject(actor, public_id)
     initial = {
         "email": subject.email,
@@ -193,7 +209,9 @@ def staff_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "is_active": subject.is_active,
         "version": subject.version,
     }
-    form = StaffForm(request.POST or None, organisation=actor.organisation, editing=True, initial=initial)
+    form = StaffForm(
+        request.POST or None, organisation=actor.organisation, editing=True, initial=initial
+    )
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -217,9 +235,12 @@ def staff_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     if form.is_bound and form.errors and status == 200:
         status = 400
     has_mfa = TOTPDevice.objects.filter(user=subject, confirmed=True).exists()
-    return render(request, "accounts/staff_form.html",
-                  {"form": form, "creating": False, "subject": subject, "has_mfa": has_mfa},
-                  status=status)
+    return render(
+        request,
+        "accounts/staff_form.html",
+        {"form": form, "creating": False, "subject": subject, "has_mfa": has_mfa},
+        status=status,
+    )
 
 
 @login_required
@@ -228,7 +249,13 @@ def staff_reset_mfa(request: HttpRequest, public_id: UUID) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     if actor.organisation is None:
         raise NotFound("No organisation.")
-    authorize(actor, Action.MANAGE, actor.organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION)
+    authorize(
+        actor,
+        Action.MANAGE,
+        actor.organisation,
+        DataCategory.STAFF_ACCOUNTS,
+        Purpose.ADMINISTRATION,
+    )
     subject = _staff_subject(actor, public_id)
     services.staff_reset_mfa(actor=actor, user=subject)
     messages.success(request, f"{subject.full_name} must enrol an authenticator at next login.")

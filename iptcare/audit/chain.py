@@ -127,4 +127,6 @@ def verify(events: Iterable[AuditEvent] | None = None) -> VerifyResult:
             )
         checked += 1
         expected_seq, expected_prev = event.seq + 1, event.hash
-    return VerifyResult(ok=True, checked=checked, head_seq=expected_seq - 1, head_hash=expected_prev)
+    return VerifyResult(
+        ok=True, checked=checked, head_seq=expected_seq - 1, head_hash=expected_prev
+    )

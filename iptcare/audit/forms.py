@@ -10,8 +10,12 @@ from iptcare.audit.selectors import SORTABLE, AuditFilter
 
 
 class AuditFilterForm(forms.Form):
-    since = forms.DateField(required=False, label="From (date)", widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label="To (date, inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        required=False, label="From (date)", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="To (date, inclusive)", widget=forms.DateInput(attrs={"type": "date"})
+    )
     user = forms.EmailField(required=False, label="User email")
     client = forms.UUIDField(required=False, label="Client id")
     action = forms.ChoiceField(required=False, choices=[("", "Any action"), *Action.choices])

@@ -38,7 +38,7 @@ def record(
         return None
     meta = request_context.current()
     org_id = organisation_id
-    if org_id is None and actor is not None and actor.organisation_id is not None:
+    if org_id is None and actor is not None and actor.organisation is not None:
         org_id = actor.organisation.public_id
     return chain.append(
         {

@@ -4,7 +4,7 @@ import csv
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -16,9 +16,23 @@ from iptcare.audit.selectors import SORTABLE, audit_events
 from iptcare.core.errors import NotFound
 
 CSV_COLUMNS = (
-    "seq", "occurred_at", "actor_email", "actor_role", "organisation_id", "client_id",
-    "data_category", "action", "resource_type", "resource_id", "purpose", "outcome", "reason",
-    "request_id", "ip", "user_agent", "hash",
+    "seq",
+    "occurred_at",
+    "actor_email",
+    "actor_role",
+    "organisation_id",
+    "client_id",
+    "data_category",
+    "action",
+    "resource_type",
+    "resource_id",
+    "purpose",
+    "outcome",
+    "reason",
+    "request_id",
+    "ip",
+    "user_agent",
+    "hash",
 )
 
 
@@ -38,8 +52,14 @@ def report(request: HttpRequest) -> HttpResponse:
     if not form.is_bound:
         form = AuditFilterForm({})
         form.is_valid()
-    authorize(user, Action.LIST, org, DataCategory.AUDIT_TRAIL, Purpose.AUDIT,
-              detail={"filters": {k: str(v) for k, v in request.GET.items()}})
+    authorize(
+        user,
+        Action.LIST,
+        org,
+        DataCategory.AUDIT_TRAIL,
+        Purpose.AUDIT,
+        detail={"filters": {k: str(v) for k, v in request.GET.items()}},
+    )
     page = None
     sort = "-occurred_at"
     if valid:
@@ -50,9 +70,13 @@ def report(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     query.pop("sort", None)
     columns = [
-        {"field": f, "label": f.replace("_", " "),
-         "next_sort": f if sort == f"-{f}" else f"-{f}",
-         "active": sort.lstrip("-") == f, "desc": sort.startswith("-")}
+        {
+            "field": f,
+            "label": f.replace("_", " "),
+            "next_sort": f if sort == f"-{f}" else f"-{f}",
+            "active": sort.lstrip("-") == f,
+            "desc": sort.startswith("-"),
+        }
         for f in SORTABLE
     ]
     return render(
@@ -69,16 +93,24 @@ class _Echo:
 
 
 @login_required
-def export_csv(request: HttpRequest) -> HttpResponse:
+def export_csv(request: HttpRequest) -> HttpResponseBase:
     """The report's rows as CSV. The export itself is an audited event."""
     user: User = request.user  # type: ignore[assignment]
     org = _organisation(user)
     form = AuditFilterForm(request.GET or {})
     if not form.is_valid():
-        return render(request, "audit/report.html", {"form": form, "page": None, "columns": []}, status=400)
+        return render(
+            request, "audit/report.html", {"form": form, "page": None, "columns": []}, status=400
+        )
     filt = form.to_filter(org.public_id)
-    authorize(user, Action.EXPORT, org, DataCategory.AUDIT_TRAIL, Purpose.AUDIT,
-              detail={"filters": {k: str(v) for k, v in request.GET.items()}, "format": "csv"})
+    authorize(
+        user,
+        Action.EXPORT,
+        org,
+        DataCategory.AUDIT_TRAIL,
+        Purpose.AUDIT,
+        detail={"filters": {k: str(v) for k, v in request.GET.items()}, "format": "csv"},
+    )
     writer = csv.writer(_Echo())
 
     def rows():  # type: ignore[no-untyped-def]
@@ -94,7 +126,9 @@ def export_csv(request: HttpRequest) -> HttpResponse:
 
 def _csv_safe(value: object) -> str:
     """Neutralise spreadsheet formula injection (a user agent like '=HYPERLINK(...)')."""
-    text = "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else str(value))
+    text = (
+        "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else str(value))
+    )
     if text[:1] in {"=", "+", "-", "@", "\t", "\r"}:
         return "'" + text
     return text

@@ -37,7 +37,9 @@ def _out(c: Client) -> ClientOut:
     )
 
 
-@router.get("/programs/{program_id}/clients", response=list[ClientOut], summary="Clients of a program")
+@router.get(
+    "/programs/{program_id}/clients", response=list[ClientOut], summary="Clients of a program"
+)
 def program_clients(request: HttpRequest, program_id: UUID) -> list[ClientOut]:
     user: User = request.user  # type: ignore[assignment]
     program = Program.objects.select_related("organisation").filter(public_id=program_id).first()

@@ -16,9 +16,7 @@ from iptcare.core.models import Program
 
 def client_get(*, actor: User, public_id: UUID, purpose: Purpose = Purpose.TREATMENT) -> Client:
     client = (
-        Client.objects.select_related("organisation", "program")
-        .filter(public_id=public_id)
-        .first()
+        Client.objects.select_related("organisation", "program").filter(public_id=public_id).first()
     )
     if client is None:
         raise NotFound("No such client.")

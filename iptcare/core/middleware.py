@@ -73,7 +73,11 @@ class DomainErrorMiddleware:
             return render(
                 request,
                 "error.html",
-                {"title": exception.title, "message": exception.message, "status": exception.status},
+                {
+                    "title": exception.title,
+                    "message": exception.message,
+                    "status": exception.status,
+                },
                 status=exception.status,
             )
         return None

@@ -47,7 +47,9 @@ class Organisation(PublicIdModel):
 class Program(PublicIdModel):
     """A site or service line of an organisation; staff scope and clients belong to programs."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="programs")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="programs"
+    )
     name = models.CharField(max_length=200)
     code = models.SlugField(max_length=40)
     is_active = models.BooleanField(default=True)

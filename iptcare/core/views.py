@@ -31,8 +31,12 @@ def home(request: HttpRequest) -> HttpResponse:
     can = {}
     if org is not None:
         can = {
-            "staff": decide(user, Action.LIST, org, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION).allowed,
-            "audit": decide(user, Action.LIST, org, DataCategory.AUDIT_TRAIL, Purpose.AUDIT).allowed,
+            "staff": decide(
+                user, Action.LIST, org, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION
+            ).allowed,
+            "audit": decide(
+                user, Action.LIST, org, DataCategory.AUDIT_TRAIL, Purpose.AUDIT
+            ).allowed,
         }
     return render(
         request,

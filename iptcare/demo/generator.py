@@ -21,7 +21,7 @@ from iptcare.core.models import Organisation, Program
 DEMO_ORG_SLUG = "demo-lighthouse"
 DEMO_ORG_NAME = "Lighthouse Recovery Collaborative (fictional demo)"
 # Published demo password (README): long enough for the validators, not a common password.
-DEMO_PASSWORD = "lighthouse-demo-2026"
+DEMO_PASSWORD = "lighthouse-demo-2026"  # noqa: S105 - published demo login
 DEFAULT_SEED = 2026
 DEFAULT_CLIENTS = 12
 
@@ -42,32 +42,85 @@ class DemoStaff:
 STAFF: tuple[DemoStaff, ...] = (
     DemoStaff("admin@example.org", "Avery Adminson", (Role.ADMINISTRATOR,), ()),
     DemoStaff("director@example.org", "Dana Directorly", (Role.PROGRAM_DIRECTOR,), ("northside",)),
-    DemoStaff("director.riverside@example.org", "Rowan Riverdale", (Role.PROGRAM_DIRECTOR,), ("riverside",)),
+    DemoStaff(
+        "director.riverside@example.org",
+        "Rowan Riverdale",
+        (Role.PROGRAM_DIRECTOR,),
+        ("riverside",),
+    ),
     DemoStaff("quality@example.org", "Quinn Qualworth", (Role.QUALITY_LEAD,), ()),
     DemoStaff(
-        "supervisor@example.org", "Sam Supervane", (Role.CLINICAL_SUPERVISOR, Role.THERAPIST),
+        "supervisor@example.org",
+        "Sam Supervane",
+        (Role.CLINICAL_SUPERVISOR, Role.THERAPIST),
         ("northside", "riverside"),
     ),
     DemoStaff("therapist@example.org", "Theo Talkwell", (Role.THERAPIST,), ("northside",)),
-    DemoStaff("therapist.riverside@example.org", "Tara Tellwright", (Role.THERAPIST,), ("riverside",)),
+    DemoStaff(
+        "therapist.riverside@example.org", "Tara Tellwright", (Role.THERAPIST,), ("riverside",)
+    ),
     DemoStaff("trainee@example.org", "Trent Learnmore", (Role.THERAPIST,), ("northside",)),
-    DemoStaff("prescriber@example.org", "Priya Dosewell", (Role.PRESCRIBER,), ("northside", "riverside")),
+    DemoStaff(
+        "prescriber@example.org", "Priya Dosewell", (Role.PRESCRIBER,), ("northside", "riverside")
+    ),
     DemoStaff("nurse@example.org", "Nell Carewright", (Role.NURSE,), ("northside",)),
-    DemoStaff("casemanager@example.org", "Casey Linkmore", (Role.CASE_MANAGER,), ("northside", "riverside")),
+    DemoStaff(
+        "casemanager@example.org",
+        "Casey Linkmore",
+        (Role.CASE_MANAGER,),
+        ("northside", "riverside"),
+    ),
     DemoStaff("peer@example.org", "Pat Alongside", (Role.PEER_SPECIALIST,), ("riverside",)),
-    DemoStaff("intake@example.org", "Ingrid Welcomer", (Role.INTAKE_COORDINATOR,), ("northside", "riverside")),
+    DemoStaff(
+        "intake@example.org",
+        "Ingrid Welcomer",
+        (Role.INTAKE_COORDINATOR,),
+        ("northside", "riverside"),
+    ),
     DemoStaff("researcher@example.org", "Remy Datafield", (Role.RESEARCHER,), ()),
     DemoStaff("admin.backup@example.org", "Blair Backupson", (Role.ADMINISTRATOR,), ()),
 )
 
 GIVEN = [
-    "Alder", "Briar", "Cove", "Dune", "Ember", "Fern", "Grove", "Heath", "Iris", "Juniper",
-    "Kestrel", "Linden", "Moss", "Nova", "Oakley", "Pike", "Quill", "Rook", "Sage", "Tamsin",
-    "Umber", "Vale", "Wren", "Yarrow", "Zephyr",
+    "Alder",
+    "Briar",
+    "Cove",
+    "Dune",
+    "Ember",
+    "Fern",
+    "Grove",
+    "Heath",
+    "Iris",
+    "Juniper",
+    "Kestrel",
+    "Linden",
+    "Moss",
+    "Nova",
+    "Oakley",
+    "Pike",
+    "Quill",
+    "Rook",
+    "Sage",
+    "Tamsin",
+    "Umber",
+    "Vale",
+    "Wren",
+    "Yarrow",
+    "Zephyr",
 ]
 FAMILY = [
-    "Demoford", "Samplewood", "Fictionby", "Mockridge", "Testbrook", "Placeholm", "Inventon",
-    "Pretendale", "Makebelieve", "Synthfield", "Notrealson", "Imaginley",
+    "Demoford",
+    "Samplewood",
+    "Fictionby",
+    "Mockridge",
+    "Testbrook",
+    "Placeholm",
+    "Inventon",
+    "Pretendale",
+    "Makebelieve",
+    "Synthfield",
+    "Notrealson",
+    "Imaginley",
 ]
 
 
@@ -81,7 +134,8 @@ def generate(*, seed: int = DEFAULT_SEED, clients: int = DEFAULT_CLIENTS) -> Org
     rng = random.Random(seed)
     org = Organisation.objects.create(name=DEMO_ORG_NAME, slug=DEMO_ORG_SLUG, is_demo=True)
     programs = {
-        code: Program.objects.create(organisation=org, code=code, name=name) for code, name in PROGRAMS
+        code: Program.objects.create(organisation=org, code=code, name=name)
+        for code, name in PROGRAMS
     }
     # One hash for everyone: Argon2 is deliberately slow, and all demo users share the password.
     password_hash = make_password(DEMO_PASSWORD)

@@ -24,7 +24,9 @@ class Command(BaseCommand):
         revoke.add_argument("--id", required=True)
 
     def _user(self, email: str) -> User:
-        user = User.objects.filter(email__iexact=email.strip()).select_related("organisation").first()
+        user = (
+            User.objects.filter(email__iexact=email.strip()).select_related("organisation").first()
+        )
         if user is None:
             raise CommandError(f"no user with email {email}")
         return user
@@ -42,7 +44,9 @@ class Command(BaseCommand):
         elif sub == "list":
             for t in ApiToken.objects.filter(user=self._user(options["email"])):
                 state = "revoked" if t.revoked_at else ("active" if t.is_usable else "expired")
-                self.stdout.write(f"{t.public_id}  {t.prefix}  {t.name}  expires {t.expires_at:%Y-%m-%d}  {state}")
+                self.stdout.write(
+                    f"{t.public_id}  {t.prefix}  {t.name}  expires {t.expires_at:%Y-%m-%d}  {state}"
+                )
         elif sub == "revoke":
             token = ApiToken.objects.filter(public_id=options["id"]).first()
             if token is None:

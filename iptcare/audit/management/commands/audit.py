@@ -30,5 +30,5 @@ class Command(BaseCommand):
                 f"audit trail intact: {result.checked} events; head seq={result.head_seq} "
                 f"hash={result.head_hash}\n"
                 "Record the head hash somewhere outside this database: a chain proves its own "
-                "integrity, but only an outside copy of the head proves nothing was cut off the end."
+                "integrity; only an outside copy of the head proves nothing was cut off the end."
             )

@@ -24,7 +24,7 @@ class Command(BaseCommand):
             self.stdout.write("No demo organisation loaded. Run `iptcare demo` first.")
             return
         self.stdout.write(f"Demo logins (every password is {logins[0]['password']}):")
-        width = max(len(str(l["email"])) for l in logins)
+        width = max(len(str(login["email"])) for login in logins)
         for login in logins:
             roles = ", ".join(str(r) for r in login["roles"])  # type: ignore[attr-defined]
             self.stdout.write(f"  {str(login['email']).ljust(width)}  {roles}")

@@ -13,7 +13,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=generator.DEFAULT_SEED)
         parser.add_argument(
-            "--clients", type=int, default=generator.DEFAULT_CLIENTS,
+            "--clients",
+            type=int,
+            default=generator.DEFAULT_CLIENTS,
             help="Number of fictional clients (the benchmark uses thousands).",
         )
 
@@ -23,7 +25,9 @@ class Command(BaseCommand):
             raise SystemExit(2)
         existing = generator.demo_organisation()
         if existing is not None:
-            self.stdout.write(f"Demo organisation already loaded ({existing.name}); keeping its data.")
+            self.stdout.write(
+                f"Demo organisation already loaded ({existing.name}); keeping its data."
+            )
             return
         org = generator.generate(seed=options["seed"], clients=options["clients"])
         self.stdout.write(
