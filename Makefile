@@ -1,6 +1,6 @@
 # iptcare — the two commands a newcomer needs are `make demo` and `make test`.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
@@ -9,8 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo demo-reset test lint typecheck bench install browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
-	@command -v $(PYTHON) >/dev/null || PYTHON=python3; \
-	  test -x $(BIN)/python || $${PYTHON:-$(PYTHON)} -m venv $(VENV) || python3 -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
