@@ -70,19 +70,40 @@ def _lock_chain() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])
 
 
+def _insert_sql() -> tuple[str, list[Any]]:
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    returning = " RETURNING id" if connection.features.can_return_columns_from_insert else ""
+    # Identifiers come from the model's metadata, never from input; values are parameters.
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){returning}"  # noqa: S608
+    return sql, fields
+
+
 def append(fields: dict[str, Any]) -> AuditEvent:
-    """Append one event at the head of the chain, in the caller's transaction if there is one."""
-    with transaction.atomic():
+    """Append one event at the head of the chain, in the caller's transaction if there is one.
+
+    The audit write is on the path of every clinical page, so it is two plain statements (read the
+    head, insert) under the lock rather than ORM saves; values are still prepared by the model's
+    own fields, exactly as the ORM would.
+    """
+    with transaction.atomic(savepoint=False):
         _lock_chain()
-        head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
-        # Microsecond precision survives both databases, so the hash recomputes exactly.
-        fields = {**fields, "seq": seq, "prev_hash": prev_hash}
-        fields["occurred_at"] = fields["occurred_at"].astimezone(UTC)
-        event = AuditEvent(**fields)
-        event.hash = compute_hash(fields)
-        event.save(force_insert=True)
-        return event
+        with connection.cursor() as cursor:
+            table = connection.ops.quote_name(AuditEvent._meta.db_table)
+            cursor.execute(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
+            head = cursor.fetchone()
+            seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+            # Microsecond precision survives both databases, so the hash recomputes exactly.
+            fields = {**fields, "seq": seq, "prev_hash": prev_hash}
+            fields["occurred_at"] = fields["occurred_at"].astimezone(UTC)
+            fields["hash"] = compute_hash(fields)
+            sql, model_fields = _insert_sql()
+            params = [f.get_db_prep_save(fields[f.attname], connection) for f in model_fields]
+            cursor.execute(sql, params)
+            pk = cursor.fetchone()[0] if sql.endswith("RETURNING id") else cursor.lastrowid
+        return AuditEvent(id=pk, **fields)
 
 
 @dataclass(frozen=True)
