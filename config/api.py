@@ -13,6 +13,8 @@ from iptcare.accounts.api_auth import BearerToken, MFASessionAuth
 from iptcare.clients.api import router as clients_router
 from iptcare.core.api import router as core_router
 from iptcare.core.errors import DomainError
+from iptcare.encounters.api import router as encounters_router
+from iptcare.scheduling.api import router as scheduling_router
 
 api = NinjaAPI(
     title="iptcare API",
@@ -93,3 +95,5 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("/", core_router)
 api.add_router("/", accounts_router)
 api.add_router("/", clients_router)
+api.add_router("/", scheduling_router)
+api.add_router("/", encounters_router)

@@ -104,6 +104,8 @@ INSTALLED_APPS = [
     "iptcare.access",
     "iptcare.audit",
     "iptcare.clients",
+    "iptcare.scheduling",
+    "iptcare.encounters",
     "iptcare.demo",
 ]
 

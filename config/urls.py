@@ -11,6 +11,8 @@ urlpatterns = [
     path("", include("iptcare.accounts.urls")),
     path("", include("iptcare.audit.urls")),
     path("", include("iptcare.clients.urls")),
+    path("", include("iptcare.scheduling.urls")),
+    path("", include("iptcare.encounters.urls")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
 ]
