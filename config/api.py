@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,6 +15,7 @@ from iptcare.clients.api import router as clients_router
 from iptcare.core.api import router as core_router
 from iptcare.core.errors import DomainError
 from iptcare.encounters.api import router as encounters_router
+from iptcare.encounters.services import NoteConflict
 from iptcare.scheduling.api import router as scheduling_router
 
 api = NinjaAPI(
@@ -59,6 +61,17 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
         for message in messages
     ]
     return problem(request, exc.status, exc.title, exc.message, errors or None)
+
+
+@api.exception_handler(NoteConflict)
+def on_note_conflict(request: HttpRequest, exc: NoteConflict) -> HttpResponse:
+    """409 carrying both texts, so that no one's words are silently lost."""
+    response = problem(request, 409, exc.title, exc.message)
+    body = json.loads(response.content)
+    body["current"] = {"version": exc.current.version, "content": exc.current.content}
+    body["submitted"] = {"content": exc.submitted}
+    response.content = json.dumps(body).encode()
+    return response
 
 
 @api.exception_handler(ValidationError)

@@ -174,7 +174,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     if TESTING:
         # A file, not shared-cache memory, so that concurrency tests see real SQLite locking.
-        DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-iptcare.sqlite3")}
+        # Per process, so that two test runs on one machine never share a file.
+        DATABASES["default"]["TEST"] = {
+            "NAME": str(VAR_DIR / f"test-iptcare-{os.getpid()}.sqlite3")
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts, passwords, MFA, lockout --------------------------------------------------------

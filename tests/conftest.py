@@ -13,27 +13,32 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from django.test import Client as HttpClient
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+import iptcare.audit.triggers
+import iptcare.encounters.triggers  # noqa: F401
 from iptcare.access.vocabulary import Role
 from iptcare.accounts.models import RoleGrant, User
-from iptcare.audit import triggers
 from iptcare.clients.models import Client
+from iptcare.core import triggers
 from iptcare.core.models import Organisation, Program
 
 PASSWORD = "correct-horse-battery-staple-42"
 
-# --- Append-only triggers vs. Django's flush between transactional tests ----------------------
-# Django empties every table after a TransactionTestCase/transactional_db test. The audit
-# triggers (rightly) refuse that, so the *test suite only* lifts them around the flush and puts
-# them back at once. The application has no such path.
+# --- Protective triggers vs. Django's flush between transactional tests -----------------------
+# Django empties every table after a TransactionTestCase/transactional_db test. The audit and
+# signed-record triggers (rightly) refuse that, so the *test suite only* lifts them around the
+# flush and puts them back at once. The application has no such path.
 _original_flush = BaseDatabaseOperations.execute_sql_flush
 
 
 def _flush_with_triggers_lifted(self: BaseDatabaseOperations, sql_list: Iterable[str]) -> None:
-    triggers.remove(self.connection)
+    sets = list(triggers.REGISTRY.values())
+    for trigger_set in sets:
+        trigger_set.remove(self.connection)
     try:
         _original_flush(self, sql_list)
     finally:
-        triggers.install(self.connection)
+        for trigger_set in sets:
+            trigger_set.install(self.connection)
 
 
 BaseDatabaseOperations.execute_sql_flush = _flush_with_triggers_lifted  # type: ignore[method-assign]

@@ -39,6 +39,7 @@ SELF_SERVICE = {
     "api/v1/programs",
     "api/v1/tokens",
     "api/v1/tokens/<token_id>",
+    "notes/cosign-queue/",  # lists only notes this user may co-sign: none for an outsider
 }
 
 

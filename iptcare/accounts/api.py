@@ -36,6 +36,7 @@ class StaffOut(Schema):
     roles: list[Role]
     programs: list[UUID]
     is_active: bool
+    is_trainee: bool
     version: int
 
 
@@ -44,6 +45,7 @@ class StaffCreateIn(Schema):
     full_name: str = Field(min_length=1, max_length=200)
     roles: list[Role] = Field(min_length=1)
     programs: list[UUID] = []
+    is_trainee: bool = False
 
     @field_validator("email")
     @classmethod
@@ -62,6 +64,7 @@ class StaffUpdateIn(Schema):
     roles: list[Role] = Field(min_length=1)
     programs: list[UUID] = []
     is_active: bool = True
+    is_trainee: bool = False
 
 
 class TokenOut(Schema):
@@ -82,6 +85,7 @@ def _staff_out(user: User) -> StaffOut:
         roles=sorted(Role(g.role) for g in user.role_grants.all()),
         programs=[p.public_id for p in user.programs.all()],
         is_active=user.is_active,
+        is_trainee=user.is_trainee,
         version=user.version,
     )
 
@@ -137,6 +141,7 @@ def staff_create(request: HttpRequest, payload: StaffCreateIn) -> Status[StaffOu
         full_name=payload.full_name,
         roles=payload.roles,
         programs=_programs(actor, payload.programs),
+        is_trainee=payload.is_trainee,
         request=request,
     )
     return Status(
@@ -168,6 +173,7 @@ def staff_update(request: HttpRequest, user_id: UUID, payload: StaffUpdateIn) ->
         roles=payload.roles,
         programs=_programs(actor, payload.programs),
         is_active=payload.is_active,
+        is_trainee=payload.is_trainee,
     )
     return _staff_out(User.objects.prefetch_related("role_grants", "programs").get(pk=updated.pk))
 

@@ -53,6 +53,9 @@ class StaffForm(forms.Form):
     programs = forms.ModelMultipleChoiceField(
         queryset=Program.objects.none(), widget=forms.CheckboxSelectMultiple, required=False
     )
+    is_trainee = forms.BooleanField(
+        required=False, label="Trainee (notes need a supervisor's co-signature)"
+    )
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 

@@ -50,6 +50,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin site.")
     date_joined = models.DateTimeField(default=timezone.now)
+    is_trainee = models.BooleanField(
+        default=False,
+        verbose_name="Trainee",
+        help_text="Pre-licensure or in training: their notes need a supervisor's co-signature.",
+    )
     # Optimistic version for the staff edit form: a stale save gets a conflict.
     version = models.PositiveIntegerField(default=1)
 

@@ -34,6 +34,7 @@ def _privileges(user: User) -> dict[str, Any]:
         "roles": sorted(user.role_grants.values_list("role", flat=True)),
         "programs": sorted(str(p) for p in user.programs.values_list("public_id", flat=True)),
         "is_active": user.is_active,
+        "is_trainee": user.is_trainee,
     }
 
 
@@ -65,6 +66,7 @@ def staff_create(
     full_name: str,
     roles: Iterable[Role],
     programs: Iterable[Program],
+    is_trainee: bool = False,
     request: HttpRequest | None = None,
 ) -> User:
     """Create a staff account with no password; the new user sets one from the emailed link."""
@@ -81,7 +83,7 @@ def staff_create(
     try:
         with transaction.atomic():
             user = User.objects.create_user(
-                email, None, full_name=full_name, organisation=organisation
+                email, None, full_name=full_name, organisation=organisation, is_trainee=is_trainee
             )
             user.programs.set(programs)
             _set_roles(user, roles)
@@ -116,8 +118,9 @@ def staff_update(
     roles: Iterable[Role],
     programs: Iterable[Program],
     is_active: bool,
+    is_trainee: bool = False,
 ) -> User:
-    """Change a user's name, roles, programs or active flag. A stale ``version`` is a conflict."""
+    """Change a user's name, roles, programs, flags. A stale ``version`` is a conflict."""
     organisation = user.organisation
     if organisation is None:
         raise InvalidInput("Platform superusers are managed in the Django admin.")
@@ -143,8 +146,9 @@ def staff_update(
         before = _privileges(locked)
         locked.full_name = full_name
         locked.is_active = is_active
+        locked.is_trainee = is_trainee
         locked.version = locked.version + 1
-        locked.save(update_fields=["full_name", "is_active", "version"])
+        locked.save(update_fields=["full_name", "is_active", "is_trainee", "version"])
         locked.programs.set(programs)
         _set_roles(locked, roles)
         after = _privileges(locked)

@@ -174,6 +174,7 @@ def staff_create(request: HttpRequest) -> HttpResponse:
                 full_name=form.cleaned_data["full_name"],
                 roles=form.cleaned_data["roles"],
                 programs=form.cleaned_data["programs"],
+                is_trainee=form.cleaned_data["is_trainee"],
                 request=request,
             )
         except DomainError as exc:
@@ -207,6 +208,7 @@ def staff_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "roles": [g.role for g in subject.role_grants.all()],
         "programs": list(subject.programs.all()),
         "is_active": subject.is_active,
+        "is_trainee": subject.is_trainee,
         "version": subject.version,
     }
     form = StaffForm(
@@ -223,6 +225,7 @@ def staff_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 roles=form.cleaned_data["roles"],
                 programs=form.cleaned_data["programs"],
                 is_active=form.cleaned_data["is_active"],
+                is_trainee=form.cleaned_data["is_trainee"],
             )
         except Conflict as exc:
             form.add_error(None, exc.message)

@@ -37,6 +37,7 @@ class DemoStaff:
     full_name: str
     roles: tuple[Role, ...]
     programs: tuple[str, ...]
+    is_trainee: bool = False
 
 
 STAFF: tuple[DemoStaff, ...] = (
@@ -59,7 +60,9 @@ STAFF: tuple[DemoStaff, ...] = (
     DemoStaff(
         "therapist.riverside@example.org", "Tara Tellwright", (Role.THERAPIST,), ("riverside",)
     ),
-    DemoStaff("trainee@example.org", "Trent Learnmore", (Role.THERAPIST,), ("northside",)),
+    DemoStaff(
+        "trainee@example.org", "Trent Learnmore", (Role.THERAPIST,), ("northside",), is_trainee=True
+    ),
     DemoStaff(
         "prescriber@example.org", "Priya Dosewell", (Role.PRESCRIBER,), ("northside", "riverside")
     ),
@@ -141,7 +144,13 @@ def generate(*, seed: int = DEFAULT_SEED, clients: int = DEFAULT_CLIENTS) -> Org
     password_hash = make_password(DEMO_PASSWORD)
     users = User.objects.bulk_create(
         [
-            User(email=s.email, full_name=s.full_name, organisation=org, password=password_hash)
+            User(
+                email=s.email,
+                full_name=s.full_name,
+                organisation=org,
+                password=password_hash,
+                is_trainee=s.is_trainee,
+            )
             for s in STAFF
         ]
     )

@@ -1,0 +1,244 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from iptcare.access.policy import decide
+from iptcare.access.vocabulary import Action, Purpose
+from iptcare.accounts.models import User
+from iptcare.clients.selectors import client_get
+from iptcare.core.errors import DomainError, NotFound
+from iptcare.encounters import services
+from iptcare.encounters.forms import (
+    AddendumForm,
+    AmendmentDecisionForm,
+    AmendmentRequestForm,
+    EnteredInErrorForm,
+    NewNoteForm,
+    NoteEditorForm,
+)
+from iptcare.encounters.models import AmendmentRequest, AmendmentStatus, NoteStatus, SessionNote
+from iptcare.encounters.selectors import cosign_queue, note_get
+
+
+def _form_errors(form: Any, exc: DomainError) -> None:
+    if exc.field_errors:
+        for key, errors in exc.field_errors.items():
+            name = key.replace(".", "__")
+            for e in errors:
+                form.add_error(name if name in form.fields else None, e)
+    else:
+        form.add_error(None, exc.message)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def note_new(request: HttpRequest, client_id: UUID) -> HttpResponse:
+    actor: User = request.user  # type: ignore[assignment]
+    client = client_get(actor=actor, public_id=client_id)
+    form = NewNoteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            note = services.note_create(
+                actor=actor,
+                client=client,
+                kind=form.cleaned_data["kind"],
+                session_date=form.cleaned_data["session_date"],
+            )
+        except DomainError as exc:
+            _form_errors(form, exc)
+        else:
+            return redirect("encounters:note", public_id=note.public_id)
+    return render(
+        request,
+        "encounters/note_new.html",
+        {"form": form, "client": client},
+        status=400 if form.errors else 200,
+    )
+
+
+def _detail_context(actor: User, note: SessionNote) -> dict[str, Any]:
+    supervising = decide(actor, Action.SIGN, note, note.data_category, Purpose.OPERATIONS)
+    return {
+        "note": note,
+        "client": note.client,
+        "addenda": list(note.addenda.all()),
+        "amendments": list(note.amendment_requests.all()),
+        "can_cosign": note.status == NoteStatus.PENDING_COSIGN
+        and note.author_id != actor.pk
+        and bool(supervising)
+        and not actor.is_trainee,
+        "can_mark_error": not note.is_entered_in_error
+        and (note.author_id == actor.pk or bool(supervising)),
+        "addendum_form": AddendumForm(),
+        "error_form": EnteredInErrorForm(),
+        "amendment_form": AmendmentRequestForm(),
+        "decision_form": AmendmentDecisionForm(),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def note_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """A draft opens in the editor for its author; anything else is the signed view."""
+    actor: User = request.user  # type: ignore[assignment]
+    note = note_get(actor=actor, public_id=public_id)
+    if note.status != NoteStatus.DRAFT or note.author_id != actor.pk:
+        if request.method == "POST":
+            return HttpResponse("This note cannot be edited.", status=409)
+        return render(request, "encounters/note_detail.html", _detail_context(actor, note))
+
+    form = NoteEditorForm(
+        request.POST or None,
+        kind=note.kind,
+        content=note.content,
+        initial={"version": note.version, "session_date": note.session_date},
+    )
+    status, conflict = 200, None
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.note_update_draft(
+                actor=actor,
+                note=note,
+                version=form.cleaned_data["version"],
+                content=form.content(),
+                session_date=form.cleaned_data["session_date"],
+            )
+            if request.POST.get("action") == "sign":
+                services.note_sign(actor=actor, note=saved, version=saved.version)
+                messages.success(
+                    request,
+                    "Note signed. It can no longer be edited; add an "
+                    "addendum to correct or add to it.",
+                )
+            else:
+                messages.success(request, "Draft saved.")
+            return redirect("encounters:note", public_id=note.public_id)
+        except services.NoteConflict as exc:
+            status, conflict = 409, exc.current
+            form.add_error(None, exc.message)
+        except DomainError as exc:
+            status = 400
+            _form_errors(form, exc)
+    elif request.method == "POST":
+        status = 400
+    groups = [
+        (code, [form[f"{code}__{name}"] for name in _field_names(code)])
+        for code in form.section_codes
+    ]
+    return render(
+        request,
+        "encounters/note_edit.html",
+        {"note": note, "client": note.client, "form": form, "groups": groups, "conflict": conflict},
+        status=status,
+    )
+
+
+def _field_names(code: str) -> list[str]:
+    from iptcare.encounters.sections import REGISTRY
+
+    return [f.name for f in REGISTRY[code].fields]
+
+
+def _act(request: HttpRequest, public_id: UUID, action: Any, success: str) -> HttpResponse:
+    actor: User = request.user  # type: ignore[assignment]
+    note = note_get(actor=actor, public_id=public_id)
+    try:
+        action(actor, note)
+    except DomainError as exc:
+        context = _detail_context(actor, note)
+        context["action_error"] = exc.message
+        return render(
+            request,
+            "encounters/note_detail.html",
+            context,
+            status=exc.status if exc.status != 422 else 400,
+        )
+    messages.success(request, success)
+    return redirect("encounters:note", public_id=public_id)
+
+
+@login_required
+@require_POST
+def note_addendum(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    form = AddendumForm(request.POST)
+    text = form.data.get("text", "") if not form.is_valid() else form.cleaned_data["text"]
+    return _act(
+        request,
+        public_id,
+        lambda a, n: services.note_add_addendum(actor=a, note=n, text=str(text)),
+        "Addendum added and signed.",
+    )
+
+
+@login_required
+@require_POST
+def note_cosign(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    return _act(
+        request, public_id, lambda a, n: services.note_cosign(actor=a, note=n), "Co-signed."
+    )
+
+
+@login_required
+@require_POST
+def note_entered_in_error(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    reason = str(request.POST.get("reason", ""))
+    return _act(
+        request,
+        public_id,
+        lambda a, n: services.note_mark_entered_in_error(actor=a, note=n, reason=reason),
+        "Marked entered in error. The note stays in the record.",
+    )
+
+
+@login_required
+@require_POST
+def note_amendment_request(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    text = str(request.POST.get("requested_change", ""))
+    return _act(
+        request,
+        public_id,
+        lambda a, n: services.amendment_request_record(actor=a, note=n, requested_change=text),
+        "The client's amendment request is recorded.",
+    )
+
+
+@login_required
+@require_POST
+def amendment_decide(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    actor: User = request.user  # type: ignore[assignment]
+    req = AmendmentRequest.objects.select_related("note").filter(public_id=public_id).first()
+    if req is None:
+        raise NotFound("No such request.")
+    note = note_get(actor=actor, public_id=req.note.public_id)
+    form = AmendmentDecisionForm(request.POST)
+    if not form.is_valid():
+        context = _detail_context(actor, note)
+        context["decision_form"] = form
+        return render(request, "encounters/note_detail.html", context, status=400)
+    accept = form.cleaned_data["decision"] == "accept"
+    return _act(
+        request,
+        note.public_id,
+        lambda a, n: services.amendment_decide(
+            actor=a, request=req, accept=accept, reason=form.cleaned_data["reason"]
+        ),
+        "Amendment accepted and appended." if accept else "Denial recorded and appended.",
+    )
+
+
+@login_required
+@require_GET
+def cosign_list(request: HttpRequest) -> HttpResponse:
+    """Notes the user may co-sign (an empty list for anyone who supervises no one)."""
+    actor: User = request.user  # type: ignore[assignment]
+    return render(request, "encounters/cosign_queue.html", {"notes": cosign_queue(actor=actor)})
+
+
+_ = AmendmentStatus  # re-exported for templates' choices
