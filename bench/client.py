@@ -169,7 +169,12 @@ def login(session: HttpSession, username: str, password: str) -> None:
 
 
 def find_client_path(session: HttpSession, max_programs: int = 20) -> str:
-    """Home page -> first program listing a client -> that client's summary path."""
+    """The first client on the user's caseload; else home -> first program -> first client."""
+    caseload = session.get("/caseload/")
+    if caseload.status == 200:
+        mine = [link for link in parse_page(caseload.text()).links if CLIENT_LINK.match(link)]
+        if mine:
+            return mine[0]
     home = session.get("/")
     if home.status != 200:
         raise BenchError(f"GET / returned {home.status}")

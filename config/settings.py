@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "iptcare.clients",
     "iptcare.scheduling",
     "iptcare.encounters",
+    "iptcare.chart",
     "iptcare.demo",
 ]
 

@@ -40,6 +40,7 @@ SELF_SERVICE = {
     "api/v1/tokens",
     "api/v1/tokens/<token_id>",
     "notes/cosign-queue/",  # lists only notes this user may co-sign: none for an outsider
+    "caseload/",  # lists only episodes whose primary clinician is this user
 }
 
 

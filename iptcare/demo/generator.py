@@ -12,18 +12,23 @@ from datetime import date, timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils import timezone
 
 from iptcare.access.vocabulary import Role
 from iptcare.accounts.models import RoleGrant, User
-from iptcare.clients.models import Client
+from iptcare.clients import demo as clients_demo
+from iptcare.clients.models import Client, Episode
 from iptcare.core.models import Organisation, Program
+from iptcare.encounters import demo as encounters_demo
+from iptcare.scheduling import demo as scheduling_demo
+from iptcare.scheduling.models import ATTENDED_STATUSES, Appointment
 
 DEMO_ORG_SLUG = "demo-lighthouse"
 DEMO_ORG_NAME = "Lighthouse Recovery Collaborative (fictional demo)"
 # Published demo password (README): long enough for the validators, not a common password.
 DEMO_PASSWORD = "lighthouse-demo-2026"  # noqa: S105 - published demo login
 DEFAULT_SEED = 2026
-DEFAULT_CLIENTS = 12
+DEFAULT_CLIENTS = 150
 
 PROGRAMS = [
     ("northside", "Northside Outpatient"),
@@ -154,21 +159,43 @@ def generate(*, seed: int = DEFAULT_SEED, clients: int = DEFAULT_CLIENTS) -> Org
             for s in STAFF
         ]
     )
+    # At benchmark scale, more therapists: a caseload of about 35, as in a real program.
+    extra = max(0, clients // 35 - sum(1 for s in STAFF if Role.THERAPIST in s.roles))
+    extra_staff = [
+        DemoStaff(
+            f"therapist{n:04d}@example.org",
+            f"Demo Therapist {n:04d}",
+            (Role.THERAPIST,),
+            (PROGRAMS[n % len(PROGRAMS)][0],),
+        )
+        for n in range(1, extra + 1)
+    ]
+    if extra_staff:
+        users += User.objects.bulk_create(
+            [
+                User(email=s.email, full_name=s.full_name, organisation=org, password=password_hash)
+                for s in extra_staff
+            ],
+            batch_size=2000,
+        )
+    staff = (*STAFF, *extra_staff)
     by_email = {u.email: u for u in users}
     RoleGrant.objects.bulk_create(
-        [RoleGrant(user=by_email[s.email], role=r) for s in STAFF for r in s.roles]
+        [RoleGrant(user=by_email[s.email], role=r) for s in staff for r in s.roles],
+        batch_size=2000,
     )
     Membership = User.programs.through
     Membership.objects.bulk_create(
         [
             Membership(user_id=by_email[s.email].pk, program_id=programs[code].pk)
-            for s in STAFF
+            for s in staff
             for code in s.programs
-        ]
+        ],
+        batch_size=2000,
     )
     program_list = list(programs.values())
-    today = date(2026, 11, 1)
-    Client.objects.bulk_create(
+    born = date(2026, 11, 1)
+    client_rows = Client.objects.bulk_create(
         [
             Client(
                 organisation=org,
@@ -176,13 +203,115 @@ def generate(*, seed: int = DEFAULT_SEED, clients: int = DEFAULT_CLIENTS) -> Org
                 record_number=f"DEMO-{i + 1:06d}",
                 legal_given_name=rng.choice(GIVEN),
                 legal_family_name=rng.choice(FAMILY),
-                date_of_birth=today - timedelta(days=rng.randint(18 * 365, 70 * 365)),
+                date_of_birth=born - timedelta(days=rng.randint(18 * 365, 70 * 365)),
             )
             for i in range(clients)
         ],
         batch_size=2000,
     )
+    if client_rows:
+        _clinical_records(org, program_list, by_email, staff, client_rows, rng)
     return org
+
+
+def _clinical_records(
+    org: Organisation,
+    programs: list[Program],
+    by_email: dict[str, User],
+    staff: tuple[DemoStaff, ...],
+    clients: list[Client],
+    rng: random.Random,
+) -> None:
+    """Episodes and intake, appointments and attendance, signed notes — each app's own hook."""
+    today = timezone.localdate()
+    therapists = {
+        p.pk: [
+            by_email[s.email] for s in STAFF if Role.THERAPIST in s.roles and p.code in s.programs
+        ]
+        for p in programs
+    }
+    clients_demo.generate(
+        organisation=org,
+        programs=programs,
+        clinicians_by_program=therapists,
+        clients=clients,
+        rng=rng,
+        today=today,
+    )
+    enrolments = [
+        scheduling_demo.DemoEnrolment(
+            client=e.client,
+            program=e.program,
+            clinician=e.primary_clinician,
+            admitted_on=e.admission_date,
+            discharged_on=e.discharge_date,
+        )
+        for e in Episode.objects.filter(
+            organisation=org, admission_date__isnull=False, primary_clinician__isnull=False
+        )
+        .select_related("client", "program", "primary_clinician")
+        .order_by("pk")
+        if e.primary_clinician is not None and e.admission_date is not None
+    ]
+    scheduling_demo.generate(
+        organisation=org,
+        episodes_or_clients=enrolments,
+        clinicians_by_program=therapists,
+        rng=rng,
+        today=today,
+    )
+    attended = (
+        Appointment.objects.filter(
+            organisation=org,
+            status__in=ATTENDED_STATUSES,
+            kind__in=["individual", "medication_management", "intake", "family"],
+        )
+        .order_by("pk")
+        .values_list(
+            "program_id",
+            "client_id",
+            "client__public_id",
+            "clinician_id",
+            "clinician__public_id",
+            "clinician__is_trainee",
+            "starts_at",
+            "modality",
+        )
+    )
+    tz = timezone.get_current_timezone()
+    supervisors = {
+        p.pk: by_email[s.email].pk
+        for p in programs
+        for s in STAFF
+        if Role.CLINICAL_SUPERVISOR in s.roles and p.code in s.programs
+    }
+    encounters_demo.generate(
+        sessions=(
+            encounters_demo.AttendedSession(
+                organisation_id=org.pk,
+                program_id=program_id,
+                client_id=client_id,
+                client_public_id=client_public_id,
+                author_id=author_id,
+                author_public_id=author_public_id,
+                author_is_trainee=is_trainee,
+                session_date=starts_at.astimezone(tz).date(),
+                modality=modality or "other",
+            )
+            for (
+                program_id,
+                client_id,
+                client_public_id,
+                author_id,
+                author_public_id,
+                is_trainee,
+                starts_at,
+                modality,
+            ) in attended.iterator(chunk_size=5000)
+        ),
+        rng=rng,
+        cosigner_by_program=supervisors,
+    )
 
 
 def demo_logins() -> list[dict[str, object]]:
@@ -190,7 +319,11 @@ def demo_logins() -> list[dict[str, object]]:
     org = demo_organisation()
     if org is None:
         return []
-    users = User.objects.filter(organisation=org).prefetch_related("role_grants").order_by("email")
+    users = (
+        User.objects.filter(organisation=org, email__in=[s.email for s in STAFF])
+        .prefetch_related("role_grants")
+        .order_by("email")
+    )
     return [
         {
             "email": u.email,

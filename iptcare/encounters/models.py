@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +21,30 @@ from iptcare.access.vocabulary import DataCategory
 from iptcare.clients.models import Client
 from iptcare.core.errors import DomainError
 from iptcare.core.models import Organisation, Program, PublicIdModel
+
+
+def note_digest(
+    *,
+    note: uuid.UUID,
+    client: uuid.UUID,
+    author: uuid.UUID,
+    kind: str,
+    session_date: date,
+    content: Any,
+    signed_at: datetime | None,
+) -> str:
+    """SHA-256 over the signed content and who/when/whom it is about (canonical JSON)."""
+    payload = {
+        "note": str(note),
+        "client": str(client),
+        "author": str(author),
+        "kind": str(kind),
+        "session_date": session_date.isoformat(),
+        "content": content,
+        "signed_at": signed_at.isoformat() if signed_at else None,
+    }
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 class ImmutableRecord(DomainError):
@@ -130,18 +155,15 @@ class SessionNote(PublicIdModel):
         )
 
     def compute_digest(self) -> str:
-        """SHA-256 over the signed content and who/when/whom it is about."""
-        payload = {
-            "note": str(self.public_id),
-            "client": str(self.client.public_id),
-            "author": str(self.author.public_id),
-            "kind": self.kind,
-            "session_date": self.session_date.isoformat(),
-            "content": self.content,
-            "signed_at": self.signed_at.isoformat() if self.signed_at else None,
-        }
-        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return note_digest(
+            note=self.public_id,
+            client=self.client.public_id,
+            author=self.author.public_id,
+            kind=self.kind,
+            session_date=self.session_date,
+            content=self.content,
+            signed_at=self.signed_at,
+        )
 
     @property
     def digest_ok(self) -> bool:
