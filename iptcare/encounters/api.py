@@ -261,3 +261,28 @@ def amendment_decision(request: HttpRequest, request_id: UUID, payload: Decision
         actor=actor, request=req, accept=payload.accept, reason=payload.reason
     )
     return _reload(request, note)
+
+
+class GroupNotesIn(Schema):
+    clients: list[UUID] = Field(min_length=1, max_length=40)
+    session_date: date
+    shared: str = Field(max_length=10000)
+    individual: dict[UUID, dict[str, str]] = {}
+
+
+@router.post(
+    "/group-notes",
+    response={201: list[NoteOut]},
+    summary="Draft one note per group attendee (shared + individual part)",
+)
+def group_notes(request: HttpRequest, payload: GroupNotesIn) -> Status[list[NoteOut]]:
+    actor = _actor(request)
+    clients = [client_get(actor=actor, public_id=c) for c in dict.fromkeys(payload.clients)]
+    created = services.group_notes_create(
+        actor=actor,
+        clients=clients,
+        session_date=payload.session_date,
+        shared=payload.shared,
+        individual=payload.individual,
+    )
+    return Status(201, [_reload(request, n) for n in created])

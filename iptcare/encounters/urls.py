@@ -25,4 +25,5 @@ urlpatterns = [
         name="amendment_decide",
     ),
     path("notes/cosign-queue/", views.cosign_list, name="cosign_queue"),
+    path("groups/<uuid:session_id>/notes/", views.group_notes_new, name="group_notes"),
 ]

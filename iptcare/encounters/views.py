@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from iptcare.access.policy import decide
@@ -242,3 +243,43 @@ def cosign_list(request: HttpRequest) -> HttpResponse:
 
 
 _ = AmendmentStatus  # re-exported for templates' choices
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def group_notes_new(request: HttpRequest, session_id: UUID) -> HttpResponse:
+    """Write a group's notes at once: the shared part, and a few words per attendee."""
+    from iptcare.scheduling.models import ATTENDED_STATUSES
+    from iptcare.scheduling.selectors import group_roster, group_session_get
+
+    actor: User = request.user  # type: ignore[assignment]
+    session = group_session_get(actor=actor, public_id=session_id)
+    attendees = [
+        s for s in group_roster(actor=actor, session=session) if s.status in ATTENDED_STATUSES
+    ]
+    error, status = "", 200
+    shared = str(request.POST.get("shared", ""))
+    if request.method == "POST":
+        individual = {
+            s.client.public_id: {"data": str(request.POST.get(f"data_{s.client.public_id}", ""))}
+            for s in attendees
+        }
+        try:
+            services.group_notes_create(
+                actor=actor,
+                clients=[s.client for s in attendees],
+                session_date=timezone.localtime(session.starts_at).date(),
+                shared=shared,
+                individual=individual,
+            )
+        except DomainError as exc:
+            error, status = exc.message, (400 if exc.status == 422 else exc.status)
+        else:
+            messages.success(request, f"{len(attendees)} draft notes written; sign each one.")
+            return redirect("scheduling:group_detail", session_id=session.public_id)
+    return render(
+        request,
+        "encounters/group_notes.html",
+        {"session": session, "attendees": attendees, "error": error, "shared": shared},
+        status=status,
+    )

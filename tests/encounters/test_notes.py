@@ -528,3 +528,113 @@ def test_client_notes_query_count_does_not_grow(
     small = count()
     add(6)
     assert count() == small
+
+
+def test_group_notes_api_and_page(
+    theo: User,
+    tess: User,
+    client_record: Client,
+    yesterday: date,
+    login_as: Callable[[User], HttpClient],
+) -> None:
+    other = Client.objects.create(
+        organisation=client_record.organisation,
+        program=client_record.program,
+        record_number="T-0009",
+        legal_given_name="Cy",
+        legal_family_name="Placeholm",
+        date_of_birth=date(1979, 9, 9),
+    )
+    body = {
+        "clients": [str(client_record.public_id), str(other.public_id)],
+        "session_date": yesterday.isoformat(),
+        "shared": "Relapse prevention skills.",
+        "individual": {str(other.public_id): {"data": "Cy practised refusal."}},
+    }
+    response = HttpClient().post(
+        "/api/v1/group-notes", body, content_type="application/json", **_api(theo)
+    )
+    assert response.status_code == 201
+    created = response.json()
+    assert [n["content"]["group"]["shared"] for n in created] == ["Relapse prevention skills."] * 2
+    refused = HttpClient().post(
+        "/api/v1/group-notes", body, content_type="application/json", **_api(tess)
+    )
+    assert refused.status_code == 403
+    assert SessionNote.objects.count() == 2
+
+
+def test_notes_list_api_query_count_does_not_grow(
+    theo: User, client_record: Client, yesterday: date
+) -> None:
+    http, auth = HttpClient(), _api(theo)
+    url = f"/api/v1/clients/{client_record.public_id}/notes"
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            note = services.note_create(
+                actor=theo,
+                client=client_record,
+                kind="individual",
+                session_date=yesterday,
+                content=DAP,
+            )
+            note = services.note_sign(actor=theo, note=note, version=note.version)
+            services.note_add_addendum(actor=theo, note=note, text="x")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert http.get(url, **auth).status_code == 200
+        return len(ctx.captured_queries)
+
+    add(2)
+    http.get(url, **auth)
+    small = count()
+    add(5)
+    assert len(http.get(url, **auth).json()) == 7
+    assert count() == small
+
+
+def test_group_notes_page_writes_one_draft_per_attendee(
+    theo: User, client_record: Client, login_as: Callable[[User], HttpClient]
+) -> None:
+    from django.utils import timezone
+
+    from iptcare.scheduling import services as scheduling
+
+    other = Client.objects.create(
+        organisation=client_record.organisation,
+        program=client_record.program,
+        record_number="T-0010",
+        legal_given_name="Di",
+        legal_family_name="Synthfield",
+        date_of_birth=date(1982, 2, 2),
+    )
+    session = scheduling.group_session_create(
+        actor=theo,
+        program=client_record.program,
+        title="Coping skills",
+        facilitator=theo,
+        starts_at=timezone.now() - timedelta(hours=1),
+        duration_minutes=90,
+        modality="cbt",
+    )
+    for c in (client_record, other):
+        scheduling.group_roster_add(actor=theo, session=session, client=c)
+    scheduling.group_record_attendance(
+        actor=theo,
+        session=session,
+        attendance={client_record.public_id: "attended", other.public_id: "no_show"},
+    )
+    http = login_as(theo)
+    page = http.get(f"/groups/{session.public_id}/notes/")
+    assert page.status_code == 200
+    assert "Wren" in page.content.decode() and "Di Synthfield" not in page.content.decode()
+    response = http.post(
+        f"/groups/{session.public_id}/notes/",
+        {"shared": "Skills review.", f"data_{client_record.public_id}": "Engaged."},
+    )
+    assert response.status_code == 302
+    (note,) = SessionNote.objects.all()
+    assert note.client == client_record and note.kind == "group"
+    assert note.content == {"group": {"shared": "Skills review."}, "dap": {"data": "Engaged."}}
