@@ -16,6 +16,8 @@ from iptcare.core.api import router as core_router
 from iptcare.core.errors import DomainError
 from iptcare.encounters.api import router as encounters_router
 from iptcare.encounters.services import NoteConflict
+from iptcare.ipt.api import router as ipt_router
+from iptcare.plans.api import router as plans_router
 from iptcare.scheduling.api import router as scheduling_router
 
 api = NinjaAPI(
@@ -110,3 +112,5 @@ api.add_router("/", accounts_router)
 api.add_router("/", clients_router)
 api.add_router("/", scheduling_router)
 api.add_router("/", encounters_router)
+api.add_router("/", ipt_router)
+api.add_router("/", plans_router)

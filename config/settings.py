@@ -106,6 +106,8 @@ INSTALLED_APPS = [
     "iptcare.clients",
     "iptcare.scheduling",
     "iptcare.encounters",
+    "iptcare.ipt",
+    "iptcare.plans",
     "iptcare.chart",
     "iptcare.demo",
 ]

@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("iptcare.clients.urls")),
     path("", include("iptcare.scheduling.urls")),
     path("", include("iptcare.encounters.urls")),
+    path("", include("iptcare.ipt.urls")),
+    path("", include("iptcare.plans.urls")),
     path("", include("iptcare.chart.urls")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
