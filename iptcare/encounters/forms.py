@@ -12,6 +12,33 @@ from iptcare.encounters.models import NoteKind
 class NewNoteForm(forms.Form):
     kind = forms.ChoiceField(choices=NoteKind.choices, initial=NoteKind.INDIVIDUAL)
     session_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    sections = forms.MultipleChoiceField(
+        label="Modality sections",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(c, sections.REGISTRY[c].label) for c in sections.MODALITY_SECTIONS],
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("kind")
+        for code in data.get("sections") or []:
+            allowed = sections.REGISTRY[code].kinds
+            if kind and allowed and kind not in allowed:
+                self.add_error(
+                    "sections",
+                    f"{sections.REGISTRY[code].label} does not belong "
+                    f"in a {NoteKind(kind).label.lower()} note.",
+                )
+        return data
+
+    def content(self) -> dict[str, dict[str, Any]]:
+        kind = self.cleaned_data["kind"]
+        if kind == NoteKind.COUNSELLING:
+            return {"counselling": {"text": ""}}
+        base: dict[str, dict[str, Any]] = {"group": {}} if kind == NoteKind.GROUP else {}
+        base["dap"] = {}
+        return base | {code: {} for code in self.cleaned_data.get("sections") or []}
 
     def clean_session_date(self) -> Any:
         value = self.cleaned_data["session_date"]

@@ -153,3 +153,122 @@ COUNSELLING = register(
         fields=(SectionField("text", "Counselling note", required_to_sign=True),),
     )
 )
+
+
+# --- Modality sections (issue 4). Sources for the IPT vocabulary: Weissman, Markowitz &
+# Klerman, "The Guide to Interpersonal Psychotherapy" (2018), ch. 10 (techniques); problem areas
+# and dispute stages as in DOMAIN.md §1 (iptuk.net stages of IPT; interpersonalpsychotherapy.org).
+MODALITY_KINDS = frozenset({"individual", "group", "family"})
+
+IPT = register(
+    SectionType(
+        code="ipt",
+        label="Interpersonal psychotherapy (IPT)",
+        kinds=MODALITY_KINDS,
+        fields=(
+            SectionField(
+                "phase",
+                "Phase",
+                required_to_sign=True,
+                choices=(
+                    ("initial", "Initial"),
+                    ("middle", "Middle"),
+                    ("termination", "Termination"),
+                ),
+            ),
+            SectionField(
+                "focus",
+                "Problem-area focus",
+                choices=(
+                    ("grief", "Grief"),
+                    ("role_dispute", "Role dispute"),
+                    ("role_transition", "Role transition"),
+                    ("interpersonal_deficits", "Interpersonal deficits / sensitivity"),
+                ),
+            ),
+            SectionField("incidents", "Interpersonal incidents since last session"),
+            SectionField(
+                "link",
+                "Link between events and mood, craving and use",
+                required_to_sign=True,
+            ),
+            SectionField(
+                "techniques",
+                "Techniques used",
+                multiple=True,
+                choices=(
+                    ("exploratory", "Exploratory"),
+                    ("affect", "Encouragement of affect"),
+                    ("clarification", "Clarification"),
+                    ("communication_analysis", "Communication analysis"),
+                    ("decision_analysis", "Decision analysis"),
+                    ("role_play", "Role play"),
+                    ("therapeutic_relationship", "Use of the therapeutic relationship"),
+                ),
+            ),
+            SectionField(
+                "dispute_stage",
+                "Role-dispute stage (if relevant)",
+                choices=(
+                    ("renegotiation", "Renegotiation"),
+                    ("impasse", "Impasse"),
+                    ("dissolution", "Dissolution"),
+                ),
+            ),
+            SectionField("task", "Between-session task"),
+        ),
+    )
+)
+
+CBT = register(
+    SectionType(
+        code="cbt",
+        label="Cognitive behavioural therapy (CBT)",
+        kinds=MODALITY_KINDS,
+        fields=(
+            SectionField("skill", "Skill practised", required_to_sign=True),
+            SectionField("homework", "Homework"),
+        ),
+    )
+)
+
+_RULER = tuple((str(n), str(n)) for n in range(11))
+MI = register(
+    SectionType(
+        code="mi",
+        label="Motivational interviewing (MI)",
+        kinds=MODALITY_KINDS,
+        fields=(
+            SectionField("importance", "Readiness: importance (0 to 10)", choices=_RULER),
+            SectionField("confidence", "Readiness: confidence (0 to 10)", choices=_RULER),
+            SectionField("change_talk", "Change talk heard", required_to_sign=True),
+        ),
+    )
+)
+
+MEDICATION = register(
+    SectionType(
+        code="medication",
+        label="Medication management",
+        kinds=frozenset({"medication", "individual"}),
+        description="Medication treatment as recorded in this program; prescribing happens "
+        "in the prescriber's own system.",
+        fields=(
+            SectionField("medication", "Medication and dose", required_to_sign=True),
+            SectionField(
+                "adherence",
+                "Adherence",
+                required_to_sign=True,
+                choices=(
+                    ("as_prescribed", "Taken as prescribed"),
+                    ("some_missed", "Some doses missed"),
+                    ("mostly_missed", "Mostly missed"),
+                    ("stopped", "Stopped"),
+                ),
+            ),
+            SectionField("side_effects", "Side effects"),
+        ),
+    )
+)
+
+MODALITY_SECTIONS = ("ipt", "cbt", "mi", "medication")

@@ -25,6 +25,7 @@ from iptcare.encounters.forms import (
     NoteEditorForm,
 )
 from iptcare.encounters.models import AmendmentRequest, AmendmentStatus, NoteStatus, SessionNote
+from iptcare.encounters.sections import REGISTRY
 from iptcare.encounters.selectors import cosign_queue, note_get
 
 
@@ -51,6 +52,7 @@ def note_new(request: HttpRequest, client_id: UUID) -> HttpResponse:
                 client=client,
                 kind=form.cleaned_data["kind"],
                 session_date=form.cleaned_data["session_date"],
+                content=form.content(),
             )
         except DomainError as exc:
             _form_errors(form, exc)
@@ -130,7 +132,7 @@ def note_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     elif request.method == "POST":
         status = 400
     groups = [
-        (code, [form[f"{code}__{name}"] for name in _field_names(code)])
+        (REGISTRY[code].label, [form[f"{code}__{f.name}"] for f in REGISTRY[code].fields])
         for code in form.section_codes
     ]
     return render(
@@ -139,12 +141,6 @@ def note_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         {"note": note, "client": note.client, "form": form, "groups": groups, "conflict": conflict},
         status=status,
     )
-
-
-def _field_names(code: str) -> list[str]:
-    from iptcare.encounters.sections import REGISTRY
-
-    return [f.name for f in REGISTRY[code].fields]
 
 
 def _act(request: HttpRequest, public_id: UUID, action: Any, success: str) -> HttpResponse:

@@ -15,11 +15,19 @@
   let stopped = false;
   let pendingServerVersion = null;
 
+  // Every editor field is named "<section>__<field>": text, choices and checkbox groups.
   function content() {
     const out = {};
-    form.querySelectorAll("[data-section][data-field]").forEach(function (el) {
-      out[el.dataset.section] = out[el.dataset.section] || {};
-      out[el.dataset.section][el.dataset.field] = el.value;
+    Array.prototype.forEach.call(form.elements, function (el) {
+      const match = /^([a-z_]+)__([a-z_]+)$/.exec(el.name || "");
+      if (!match) return;
+      const section = (out[match[1]] = out[match[1]] || {});
+      if (el.type === "checkbox") {
+        section[match[2]] = section[match[2]] || [];
+        if (el.checked) section[match[2]].push(el.value);
+      } else {
+        section[match[2]] = el.value;
+      }
     });
     return out;
   }
@@ -62,6 +70,7 @@
     }
   }
 
+  form.addEventListener("change", function () { form.dispatchEvent(new Event("input")); });
   form.addEventListener("input", function () {
     if (stopped) return;
     status.textContent = "Unsaved changes…";

@@ -638,3 +638,83 @@ def test_group_notes_page_writes_one_draft_per_attendee(
     (note,) = SessionNote.objects.all()
     assert note.client == client_record and note.kind == "group"
     assert note.content == {"group": {"shared": "Skills review."}, "dap": {"data": "Engaged."}}
+
+
+# --- modality sections (the extension point) ---------------------------------------------------
+
+
+def test_ipt_section_validates_and_is_required_to_sign(
+    theo: User, client_record: Client, yesterday: date
+) -> None:
+    content = {**DAP, "ipt": {"phase": "middle", "techniques": ["communication_analysis"]}}
+    note = services.note_create(
+        actor=theo, client=client_record, kind="individual", session_date=yesterday, content=content
+    )
+    with pytest.raises(InvalidInput) as exc:
+        services.note_sign(actor=theo, note=note, version=note.version)
+    assert set(exc.value.field_errors) == {"ipt.link"}
+    with pytest.raises(InvalidInput) as bad:
+        services.note_update_draft(
+            actor=theo,
+            note=note,
+            version=note.version,
+            content={**content, "ipt": {"phase": "final", "techniques": ["hypnosis"]}},
+        )
+    assert set(bad.value.field_errors) == {"ipt.phase", "ipt.techniques"}
+    note = services.note_update_draft(
+        actor=theo,
+        note=note,
+        version=note.version,
+        content={**content, "ipt": {**content["ipt"], "link": "Argument → low mood → craving."}},
+    )
+    signed = services.note_sign(actor=theo, note=note, version=note.version)
+    assert signed.content["ipt"]["techniques"] == ["communication_analysis"]
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "ok"),
+    [
+        ("ipt", "individual", True),
+        ("ipt", "counselling", False),
+        ("cbt", "group", True),
+        ("mi", "family", True),
+        ("medication", "medication", True),
+        ("medication", "group", False),
+    ],
+)
+def test_sections_belong_to_note_kinds(
+    theo: User, client_record: Client, yesterday: date, code: str, kind: str, ok: bool
+) -> None:
+    content = {"group": {}} if kind == "group" else {}
+    content[code] = {}
+    if kind == "counselling":
+        content = {"counselling": {"text": ""}, code: {}}
+    if ok:
+        services.note_create(
+            actor=theo, client=client_record, kind=kind, session_date=yesterday, content=content
+        )
+    else:
+        with pytest.raises(InvalidInput):
+            services.note_create(
+                actor=theo, client=client_record, kind=kind, session_date=yesterday, content=content
+            )
+
+
+def test_new_note_page_adds_the_chosen_modality_sections(
+    theo: User, client_record: Client, yesterday: date, login_as: Callable[[User], HttpClient]
+) -> None:
+    http = login_as(theo)
+    response = http.post(
+        f"/clients/{client_record.public_id}/notes/new/",
+        {"kind": "individual", "session_date": yesterday.isoformat(), "sections": ["ipt", "mi"]},
+    )
+    assert response.status_code == 302
+    note = SessionNote.objects.get()
+    assert set(note.content) == {"dap", "ipt", "mi"}
+    editor = http.get(f"/notes/{note.public_id}/").content.decode()
+    assert "Interpersonal psychotherapy (IPT)" in editor and 'name="ipt__techniques"' in editor
+    bad = http.post(
+        f"/clients/{client_record.public_id}/notes/new/",
+        {"kind": "counselling", "session_date": yesterday.isoformat(), "sections": ["ipt"]},
+    )
+    assert bad.status_code == 400 and SessionNote.objects.count() == 1
