@@ -646,7 +646,10 @@ def test_group_notes_page_writes_one_draft_per_attendee(
 def test_ipt_section_validates_and_is_required_to_sign(
     theo: User, client_record: Client, yesterday: date
 ) -> None:
-    content = {**DAP, "ipt": {"phase": "middle", "techniques": ["communication_analysis"]}}
+    content: dict[str, dict[str, Any]] = {
+        **DAP,
+        "ipt": {"phase": "middle", "techniques": ["communication_analysis"]},
+    }
     note = services.note_create(
         actor=theo, client=client_record, kind="individual", session_date=yesterday, content=content
     )
@@ -685,7 +688,7 @@ def test_ipt_section_validates_and_is_required_to_sign(
 def test_sections_belong_to_note_kinds(
     theo: User, client_record: Client, yesterday: date, code: str, kind: str, ok: bool
 ) -> None:
-    content = {"group": {}} if kind == "group" else {}
+    content: dict[str, dict[str, Any]] = {"group": {}} if kind == "group" else {}
     content[code] = {}
     if kind == "counselling":
         content = {"counselling": {"text": ""}, code: {}}
