@@ -159,3 +159,21 @@ def test_console_script_is_installed() -> None:
     assert result.returncode == 0
     for command in ("audit", "token", "demo", "demo-logins", "roles-doc"):
         assert command in result.stdout
+
+
+@pytest.mark.django_db
+def test_demo_at_scale_keeps_caseloads_realistic() -> None:
+    """At benchmark scale extra fictional therapists keep caseloads near 35, not thousands."""
+    from django.db.models import Count
+
+    from iptcare.clients.models import Episode
+
+    generator.generate(seed=3, clients=700)
+    loads = list(
+        Episode.objects.filter(status__in=["referred", "admitted"])
+        .values("primary_clinician")
+        .annotate(n=Count("id"))
+        .values_list("n", flat=True)
+    )
+    assert len(loads) >= 15
+    assert max(loads) < 80

@@ -26,6 +26,8 @@ from iptcare.scheduling.selectors import (
 )
 
 OPEN = ("referred", "admitted")
+# The chart shows the latest of each; the full lists are one click away.
+TIMELINE_LIMIT = 40
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,10 @@ def client_chart(*, actor: User, client_id: UUID) -> Chart:
     if not decide(actor, Action.VIEW, client, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT):
         return Chart(client=client)
     clinical = client_chart_clinical(actor=actor, client=client)
-    appointments: list[Appointment] = client_timeline_appointments(actor=actor, client=client)
-    notes: list[SessionNote] = client_notes(actor=actor, client=client)
+    appointments: list[Appointment] = client_timeline_appointments(
+        actor=actor, client=client, limit=TIMELINE_LIMIT
+    )
+    notes: list[SessionNote] = client_notes(actor=actor, client=client, limit=TIMELINE_LIMIT)
     tz = timezone.get_current_timezone()
     entries = [
         TimelineEntry(

@@ -226,7 +226,7 @@ def _clinical_records(
     today = timezone.localdate()
     therapists = {
         p.pk: [
-            by_email[s.email] for s in STAFF if Role.THERAPIST in s.roles and p.code in s.programs
+            by_email[s.email] for s in staff if Role.THERAPIST in s.roles and p.code in s.programs
         ]
         for p in programs
     }

@@ -48,8 +48,20 @@ def client_notes(*, actor: User, client: Client, limit: int = 200) -> list[Sessi
         Purpose.TREATMENT,
         detail={"notes": True},
     )
-    qs = _notes().filter(client=client).filter(~Q(kind=NoteKind.COUNSELLING) | Q(author=actor))
-    return list(qs.order_by("-session_date", "-created_at")[:limit])
+    qs = (
+        SessionNote.objects.filter(client=client)
+        .filter(~Q(kind=NoteKind.COUNSELLING) | Q(author=actor))
+        .select_related("author", "cosigned_by", "entered_in_error_by")
+        .prefetch_related(
+            Prefetch("addenda", queryset=NoteAddendum.objects.select_related("author")),
+            "amendment_requests",
+        )
+        .order_by("-session_date", "-created_at")
+    )
+    notes = list(qs[:limit])
+    for note in notes:  # one client: no need to join it into every row
+        note.client = client
+    return notes
 
 
 def unsigned_note_counts(*, author: User, client_ids: Iterable[int]) -> dict[int, int]:
