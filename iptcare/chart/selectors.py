@@ -19,6 +19,7 @@ from iptcare.clients.models import Client, Episode
 from iptcare.clients.selectors import ClinicalChart, client_chart_clinical, client_get
 from iptcare.encounters.models import SessionNote
 from iptcare.encounters.selectors import client_notes, unsigned_note_counts
+from iptcare.plans.selectors import plan_review_status_for_clients
 from iptcare.scheduling.models import Appointment
 from iptcare.scheduling.selectors import (
     client_timeline_appointments,
@@ -37,6 +38,9 @@ class CaseloadRow:
     next_appointment: datetime | None
     last_seen: datetime | None
     unsigned_notes: int
+    plan_version: int | None = None
+    plan_review_due: date | None = None
+    plan_overdue: bool = False
 
 
 def caseload(*, actor: User) -> list[CaseloadRow]:
@@ -62,6 +66,7 @@ def caseload(*, actor: User) -> list[CaseloadRow]:
     client_ids = [e.client_id for e in episodes]
     visits = next_appointment_and_last_seen(client_ids=client_ids)
     drafts = unsigned_note_counts(author=actor, client_ids=client_ids)
+    plans = plan_review_status_for_clients(client_ids=client_ids)
     return [
         CaseloadRow(
             episode=e,
@@ -69,6 +74,9 @@ def caseload(*, actor: User) -> list[CaseloadRow]:
             next_appointment=visits.get(e.client_id, (None, None))[0],
             last_seen=visits.get(e.client_id, (None, None))[1],
             unsigned_notes=drafts.get(e.client_id, 0),
+            plan_version=plans[e.client_id].active_plan_version if e.client_id in plans else None,
+            plan_review_due=plans[e.client_id].review_due if e.client_id in plans else None,
+            plan_overdue=plans[e.client_id].overdue if e.client_id in plans else False,
         )
         for e in episodes
     ]

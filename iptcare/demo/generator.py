@@ -20,6 +20,7 @@ from iptcare.clients import demo as clients_demo
 from iptcare.clients.models import Client, Episode
 from iptcare.core.models import Organisation, Program
 from iptcare.encounters import demo as encounters_demo
+from iptcare.plans import demo as plans_demo
 from iptcare.scheduling import demo as scheduling_demo
 from iptcare.scheduling.models import ATTENDED_STATUSES, Appointment
 
@@ -285,6 +286,12 @@ def _clinical_records(
         for s in STAFF
         if Role.CLINICAL_SUPERVISOR in s.roles and p.code in s.programs
     }
+    open_episodes = list(
+        Episode.objects.filter(organisation=org, status="admitted", primary_clinician__isnull=False)
+        .select_related("client", "program", "primary_clinician", "organisation")
+        .order_by("pk")
+    )
+    plans_demo.generate(episodes=open_episodes, rng=rng, today=today)
     encounters_demo.generate(
         sessions=(
             encounters_demo.AttendedSession(
