@@ -14,7 +14,8 @@ from django.test import Client as HttpClient
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 import iptcare.audit.triggers
-import iptcare.encounters.triggers  # noqa: F401
+import iptcare.encounters.triggers
+import iptcare.plans.triggers  # noqa: F401
 from iptcare.access.vocabulary import Role
 from iptcare.accounts.models import RoleGrant, User
 from iptcare.clients.models import Client
