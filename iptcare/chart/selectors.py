@@ -19,6 +19,8 @@ from iptcare.clients.models import Client, Episode
 from iptcare.clients.selectors import ClinicalChart, client_chart_clinical, client_get
 from iptcare.encounters.models import SessionNote
 from iptcare.encounters.selectors import client_notes, unsigned_note_counts
+from iptcare.ipt.phases import PhaseInfo
+from iptcare.ipt.selectors import ipt_status_for_clients
 from iptcare.plans.selectors import plan_review_status_for_clients
 from iptcare.scheduling.models import Appointment
 from iptcare.scheduling.selectors import (
@@ -41,6 +43,7 @@ class CaseloadRow:
     plan_version: int | None = None
     plan_review_due: date | None = None
     plan_overdue: bool = False
+    ipt: PhaseInfo | None = None
 
 
 def caseload(*, actor: User) -> list[CaseloadRow]:
@@ -67,6 +70,7 @@ def caseload(*, actor: User) -> list[CaseloadRow]:
     visits = next_appointment_and_last_seen(client_ids=client_ids)
     drafts = unsigned_note_counts(author=actor, client_ids=client_ids)
     plans = plan_review_status_for_clients(client_ids=client_ids)
+    ipt = ipt_status_for_clients(client_ids=client_ids)
     return [
         CaseloadRow(
             episode=e,
@@ -77,6 +81,7 @@ def caseload(*, actor: User) -> list[CaseloadRow]:
             plan_version=plans[e.client_id].active_plan_version if e.client_id in plans else None,
             plan_review_due=plans[e.client_id].review_due if e.client_id in plans else None,
             plan_overdue=plans[e.client_id].overdue if e.client_id in plans else False,
+            ipt=ipt.get(e.client_id),
         )
         for e in episodes
     ]

@@ -20,6 +20,7 @@ from iptcare.clients import demo as clients_demo
 from iptcare.clients.models import Client, Episode
 from iptcare.core.models import Organisation, Program
 from iptcare.encounters import demo as encounters_demo
+from iptcare.ipt import demo as ipt_demo
 from iptcare.plans import demo as plans_demo
 from iptcare.scheduling import demo as scheduling_demo
 from iptcare.scheduling.models import ATTENDED_STATUSES, Appointment
@@ -291,6 +292,7 @@ def _clinical_records(
         .select_related("client", "program", "primary_clinician", "organisation")
         .order_by("pk")
     )
+    ipt_demo.generate(episodes=open_episodes, rng=rng, today=today)
     plans_demo.generate(episodes=open_episodes, rng=rng, today=today)
     encounters_demo.generate(
         sessions=(
