@@ -3,6 +3,7 @@ and an audit event for every decision."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
@@ -75,7 +76,17 @@ def test_no_role_name_is_checked_outside_the_table() -> None:
             continue
         text = path.read_text()
         for member in Role:
-            if f"Role.{member.name}" in text or f'"{member.value}"' in text:
+            value = re.escape(member.value)
+            # Role.X anywhere, or the role's name compared or filtered on as a string (a field
+            # merely *named* like a role, such as a medication's "prescriber", is fine).
+            checks = [
+                rf"\bRole\.{member.name}\b",
+                rf'(==|!=)\s*"{value}"',
+                rf'"{value}"\s*(==|!=)',
+                rf'\brole(__in)?\s*=\s*[\[(]?\s*"{value}"',
+                rf'\bin\s*[\[({{][^\])}}]*"{value}"',
+            ]
+            if any(re.search(c, text) for c in checks):
                 offenders.append(f"{rel}: {member.name}")
     assert offenders == []
 
