@@ -292,7 +292,18 @@ def _clinical_records(
         .select_related("client", "program", "primary_clinician", "organisation")
         .order_by("pk")
     )
-    ipt_demo.generate(episodes=open_episodes, rng=rng, today=today)
+    # IPT records for the clients whose individual sessions are IPT.
+    ipt_clients = set(
+        Appointment.objects.filter(organisation=org, kind="individual", modality="ipt")
+        .values_list("client_id", flat=True)
+        .distinct()
+    )
+    ipt_demo.generate(
+        episodes=[e for e in open_episodes if e.client_id in ipt_clients],
+        rng=rng,
+        today=today,
+        share=0.9,
+    )
     plans_demo.generate(episodes=open_episodes, rng=rng, today=today)
     encounters_demo.generate(
         sessions=(

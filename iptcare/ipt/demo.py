@@ -167,8 +167,11 @@ def generate(
         ):
             continue
         by = episode.primary_clinician_id
-        start = min(episode.admission_date + timedelta(days=7), today)
         sessions = rng.choice((16, 16, 16, 12, 20))
+        # The IPT course often starts once the client is settled in treatment: at most a little
+        # longer ago than the contract runs, so that demo phases spread over the whole course.
+        recent = today - timedelta(weeks=rng.randint(0, sessions + 2))
+        start = min(max(episode.admission_date + timedelta(days=7), recent), today)
         end = start + timedelta(weeks=sessions - 1)
         contracts.append(
             TreatmentContract(
