@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
 from iptcare.access.policy import authorize
@@ -191,17 +191,22 @@ def _attended_counts(starts: dict[int, date]) -> dict[int, int]:
     """
     if not starts:
         return {}
-    rows = Appointment.objects.filter(
-        client_id__in=list(starts),
-        modality=Modality.IPT,
-        status__in=sorted(ATTENDED_STATUSES),
-        starts_at__gte=_start_of(min(starts.values())),
-    ).exclude(kind=AppointmentKind.GROUP)
-    counts: dict[int, int] = defaultdict(int)
-    for client_id, starts_at in rows.values_list("client_id", "starts_at"):
-        if starts_at >= _start_of(starts[client_id]):
-            counts[client_id] += 1
-    return dict(counts)
+    # Counted by the database: each client's own contract start, OR-ed into one filter.
+    since = Q()
+    for client_id, day in starts.items():
+        since |= Q(client_id=client_id, starts_at__gte=_start_of(day))
+    rows = (
+        Appointment.objects.filter(
+            since,
+            client_id__in=list(starts),
+            modality=Modality.IPT,
+            status__in=sorted(ATTENDED_STATUSES),
+        )
+        .exclude(kind=AppointmentKind.GROUP)
+        .values("client_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["client_id"]: row["n"] for row in rows}
 
 
 def _preference(row: Mapping[str, Any]) -> tuple[int, int, int]:
