@@ -38,8 +38,19 @@ def home(request: HttpRequest) -> HttpResponse:
                 user, Action.LIST, org, DataCategory.AUDIT_TRAIL, Purpose.AUDIT
             ).allowed,
         }
+    settings_programs = (
+        list(org.programs.filter(is_active=True))
+        if org is not None
+        and decide(user, Action.UPDATE, org, DataCategory.ORGANISATION, Purpose.ADMINISTRATION)
+        else []
+    )
     return render(
         request,
         "core/home.html",
-        {"programs": programs_visible(actor=user), "can": can, "organisation": org},
+        {
+            "programs": programs_visible(actor=user),
+            "can": can,
+            "organisation": org,
+            "settings_programs": settings_programs,
+        },
     )
