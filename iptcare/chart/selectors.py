@@ -30,7 +30,7 @@ from iptcare.scheduling.selectors import (
 
 OPEN = ("referred", "admitted")
 # The chart shows the latest of each; the full lists are one click away.
-TIMELINE_LIMIT = 40
+TIMELINE_LIMIT = 25
 
 
 @dataclass(frozen=True)
