@@ -230,7 +230,9 @@ def ipt_status_for_clients(*, client_ids: Iterable[int]) -> dict[int, PhaseInfo 
     result: dict[int, PhaseInfo | None] = dict.fromkeys(ids)
     if not ids:
         return result
-    contracts = TreatmentContract.objects.filter(episode__client_id__in=ids).values(
+    contracts = TreatmentContract.objects.filter(
+        episode_id__in=Episode.objects.filter(client_id__in=ids).values("id")
+    ).values(
         "episode_id",
         "episode__client_id",
         "episode__program_id",

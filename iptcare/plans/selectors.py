@@ -126,10 +126,17 @@ def plan_review_status_for_clients(
     result = {cid: PlanReviewStatus(None, None, False) for cid in client_ids}
     if not result:
         return result
-    rows = (
-        TreatmentPlan.objects.filter(status=PlanStatus.ACTIVE, episode__client_id__in=result)
-        .order_by("review_due")
-        .values_list("episode__client_id", "number", "review_due")
+    # By the episodes of these clients (the episode index), with status and order applied here:
+    # filtering on status in SQL let SQLite walk every active plan of the organisation.
+    rows = sorted(
+        (
+            (client_id, number, due)
+            for client_id, number, due, status in TreatmentPlan.objects.filter(
+                episode_id__in=Episode.objects.filter(client_id__in=list(result)).values("id")
+            ).values_list("episode__client_id", "number", "review_due", "status")
+            if status == PlanStatus.ACTIVE
+        ),
+        key=lambda row: (row[2] is None, row[2]),
     )
     for client_id, number, due in rows:
         if result[client_id].active_plan_version is None:
