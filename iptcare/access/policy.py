@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from django.db import transaction
-
 from iptcare.access.roles import IDENTIFYING, ROLE_TABLE
 from iptcare.access.scope import ResourceScope
 from iptcare.access.vocabulary import Action, DataCategory, Purpose, Role, Scope
@@ -106,21 +104,20 @@ def authorize(
     decision = decide(actor, action, resource, category, purpose)
     scope = resource.access_scope
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    with transaction.atomic():
-        record(
-            actor=actor if authenticated else None,
-            actor_role=decision.role or ",".join(sorted(getattr(actor, "role_set", ()))),
-            organisation_id=scope.organisation_public_id,
-            client_id=scope.client_id,
-            data_category=category,
-            action=action,
-            resource_type=scope.resource_type,
-            resource_id=scope.resource_id,
-            purpose=purpose,
-            outcome=Outcome.ALLOWED if decision.allowed else Outcome.DENIED,
-            reason=decision.reason,
-            detail=detail,
-        )
+    record(
+        actor=actor if authenticated else None,
+        actor_role=decision.role or ",".join(sorted(getattr(actor, "role_set", ()))),
+        organisation_id=scope.organisation_public_id,
+        client_id=scope.client_id,
+        data_category=category,
+        action=action,
+        resource_type=scope.resource_type,
+        resource_id=scope.resource_id,
+        purpose=purpose,
+        outcome=Outcome.ALLOWED if decision.allowed else Outcome.DENIED,
+        reason=decision.reason,
+        detail=detail,
+    )
     if not decision.allowed:
         if decision.conceal:
             raise NotFound("Not found.")

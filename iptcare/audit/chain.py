@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -82,28 +82,39 @@ def _insert_sql() -> tuple[str, list[Any]]:
 
 
 def append(fields: dict[str, Any]) -> AuditEvent:
-    """Append one event at the head of the chain, in the caller's transaction if there is one.
+    """Append one event at the head of the chain, in the caller's transaction if there is one."""
+    return append_many([fields])[0]
 
-    The audit write is on the path of every clinical page, so it is two plain statements (read the
+
+def append_many(batch: Sequence[dict[str, Any]]) -> list[AuditEvent]:
+    """Append events in order at the head of the chain: one lock, one head read, one commit.
+
+    The audit write is on the path of every clinical page, so it is plain statements (read the
     head, insert) under the lock rather than ORM saves; values are still prepared by the model's
     own fields, exactly as the ORM would.
     """
+    events: list[AuditEvent] = []
+    if not batch:
+        return events
     with transaction.atomic(savepoint=False):
         _lock_chain()
         with connection.cursor() as cursor:
             table = connection.ops.quote_name(AuditEvent._meta.db_table)
             cursor.execute(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
             head = cursor.fetchone()
-            seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
-            # Microsecond precision survives both databases, so the hash recomputes exactly.
-            fields = {**fields, "seq": seq, "prev_hash": prev_hash}
-            fields["occurred_at"] = fields["occurred_at"].astimezone(UTC)
-            fields["hash"] = compute_hash(fields)
+            seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
             sql, model_fields = _insert_sql()
-            params = [f.get_db_prep_save(fields[f.attname], connection) for f in model_fields]
-            cursor.execute(sql, params)
-            pk = cursor.fetchone()[0] if sql.endswith("RETURNING id") else cursor.lastrowid
-        return AuditEvent(id=pk, **fields)
+            for item in batch:
+                seq += 1
+                # Microsecond precision survives both databases, so the hash recomputes exactly.
+                fields = {**item, "seq": seq, "prev_hash": prev_hash}
+                fields["occurred_at"] = fields["occurred_at"].astimezone(UTC)
+                fields["hash"] = prev_hash = compute_hash(fields)
+                params = [f.get_db_prep_save(fields[f.attname], connection) for f in model_fields]
+                cursor.execute(sql, params)
+                pk = cursor.fetchone()[0] if sql.endswith("RETURNING id") else cursor.lastrowid
+                events.append(AuditEvent(id=pk, **fields))
+    return events
 
 
 @dataclass(frozen=True)

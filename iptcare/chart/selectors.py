@@ -15,6 +15,7 @@ from django.utils import timezone
 from iptcare.access.policy import authorize, decide
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
+from iptcare.audit.services import batched
 from iptcare.clients.models import Client, Episode
 from iptcare.clients.selectors import ClinicalChart, client_chart_clinical, client_get
 from iptcare.encounters.models import SessionNote
@@ -48,6 +49,11 @@ class CaseloadRow:
 
 def caseload(*, actor: User) -> list[CaseloadRow]:
     """Open episodes whose primary clinician is ``actor``, one audit event per program."""
+    with batched():
+        return _caseload(actor=actor)
+
+
+def _caseload(*, actor: User) -> list[CaseloadRow]:
     episodes = list(
         Episode.objects.filter(primary_clinician=actor, status__in=OPEN)
         .select_related("client__organisation", "client__program", "program__organisation")
@@ -104,7 +110,14 @@ class Chart:
 
 def client_chart(*, actor: User, client_id: UUID) -> Chart:
     """Who the client is; and, for those who may read the clinical record, episodes,
-    diagnoses and the timeline of appointments and notes (a fixed number of queries)."""
+    diagnoses and the timeline of appointments and notes (a fixed number of queries).
+
+    Its audit events (one per category read) are appended together, in one transaction."""
+    with batched():
+        return _client_chart(actor=actor, client_id=client_id)
+
+
+def _client_chart(*, actor: User, client_id: UUID) -> Chart:
     client = client_get(actor=actor, public_id=client_id)
     if not decide(actor, Action.VIEW, client, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT):
         return Chart(client=client)

@@ -1,0 +1,92 @@
+"""SQLite with a blocking writer queue.
+
+SQLite allows one writer at a time. When ``BEGIN IMMEDIATE`` finds the write lock taken, its busy
+handler *sleeps and retries* with growing pauses (1, 2, 5, 10, ... up to 100 ms), so under
+concurrent writers — every audited page is one — the lock often sits free while waiters sleep,
+and latency grows far beyond the work done under the lock.
+
+This backend puts an exclusive ``flock`` on ``<database file>.writelock`` before ``BEGIN
+IMMEDIATE`` and drops it after ``COMMIT`` or ``ROLLBACK``. Waiters block in the kernel and are
+woken the moment the lock is released: the same serialisation SQLite enforces anyway, without the
+idle gaps. Each connection opens its own descriptor, so the lock orders threads of one process as
+well as separate processes (gunicorn workers, management commands). SQLite's own locking still
+applies underneath; this only decides who asks first. See docs/adr/0005-sqlite-writer-queue.md.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from typing import Any
+
+from django.db.backends.sqlite3 import base, creation
+
+
+class DatabaseCreation(creation.DatabaseCreation):
+    def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None:
+        super()._destroy_test_db(test_database_name, verbosity)  # type: ignore[misc]
+        if test_database_name and not self.is_in_memory_db(test_database_name):
+            lock = f"{test_database_name}.writelock"
+            if os.path.exists(lock):
+                os.remove(lock)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    # django-stubs does not declare the private transaction hooks overridden here.
+    creation_class = DatabaseCreation
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._writelock_fd: int | None = None
+        self._writelock_held = False
+
+    def _writelock_path(self) -> str | None:
+        name = str(self.settings_dict.get("NAME") or "")
+        if not name or self.is_in_memory_db():
+            return None
+        return f"{name}.writelock"
+
+    def _acquire_writelock(self) -> None:
+        if self._writelock_held:
+            return
+        if self._writelock_fd is None:
+            path = self._writelock_path()
+            if path is None:
+                return
+            self._writelock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._writelock_fd, fcntl.LOCK_EX)  # blocks without holding the GIL
+        self._writelock_held = True
+
+    def _release_writelock(self) -> None:
+        if self._writelock_held and self._writelock_fd is not None:
+            fcntl.flock(self._writelock_fd, fcntl.LOCK_UN)
+        self._writelock_held = False
+
+    def _start_transaction_under_autocommit(self) -> None:
+        self._acquire_writelock()
+        try:
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]
+        except BaseException:
+            self._release_writelock()
+            raise
+
+    def _commit(self) -> None:
+        try:
+            super()._commit()  # type: ignore[misc]
+        finally:
+            self._release_writelock()
+
+    def _rollback(self) -> None:
+        try:
+            super()._rollback()  # type: ignore[misc]
+        finally:
+            self._release_writelock()
+
+    def _close(self) -> None:
+        try:
+            super()._close()  # type: ignore[misc]
+        finally:
+            self._release_writelock()
+            if self._writelock_fd is not None:
+                os.close(self._writelock_fd)
+                self._writelock_fd = None

@@ -1,0 +1,179 @@
+"""Batched audit appends (one transaction per page) and SQLite's blocking writer queue."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.db.utils import ConnectionHandler
+from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
+
+from iptcare.access.vocabulary import Action, DataCategory
+from iptcare.accounts.models import User
+from iptcare.audit import chain
+from iptcare.audit.models import AuditEvent, Outcome
+from iptcare.audit.services import batched, record
+from iptcare.clients.models import Client
+from iptcare.core.db.sqlite3.base import DatabaseWrapper
+from tests.test_caseload_chart import _episode
+
+
+def _event(reason: str) -> AuditEvent | None:
+    return record(
+        actor=None,
+        actor_email="batch@example.org",
+        action=Action.VIEW,
+        data_category=DataCategory.DEMOGRAPHICS,
+        outcome=Outcome.ALLOWED,
+        reason=reason,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batched_events_are_written_together_on_exit_in_order() -> None:
+    with batched():
+        assert _event("one") is None
+        assert _event("two") is None
+        assert AuditEvent.objects.count() == 0
+    assert list(AuditEvent.objects.order_by("seq").values_list("seq", "reason")) == [
+        (1, "one"),
+        (2, "two"),
+    ]
+    assert chain.verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batched_events_are_written_when_the_body_raises() -> None:
+    with pytest.raises(RuntimeError), batched():
+        _event("denied, then the page raised")
+        raise RuntimeError("refused")
+    assert list(AuditEvent.objects.values_list("reason", flat=True)) == [
+        "denied, then the page raised"
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_inside_a_write_transaction_is_written_at_once() -> None:
+    with batched():
+        with transaction.atomic():
+            assert _event("with the write") is not None
+            assert AuditEvent.objects.count() == 1
+        _event("a read after it")
+        assert AuditEvent.objects.count() == 1
+    assert AuditEvent.objects.count() == 2
+    assert chain.verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nested_batches_join_the_outer_one() -> None:
+    with batched():
+        with batched():
+            _event("inner")
+        assert AuditEvent.objects.count() == 0
+        _event("outer")
+    assert list(AuditEvent.objects.order_by("seq").values_list("reason", flat=True)) == [
+        "inner",
+        "outer",
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chart_appends_its_four_events_under_one_lock(
+    theo: User, client_record: Client, login_as: Callable[[User], HttpClient]
+) -> None:
+    _episode(client_record, theo)
+    http = login_as(theo)
+    url = f"/clients/{client_record.public_id}/"
+    before = AuditEvent.objects.count()
+    with CaptureQueriesContext(connection) as ctx:
+        assert http.get(url).status_code == 200
+    table = AuditEvent._meta.db_table
+    inserts = [q for q in ctx.captured_queries if q["sql"].startswith(f'INSERT INTO "{table}"')]
+    head_reads = [q for q in ctx.captured_queries if "SELECT seq, hash" in q["sql"]]
+    assert len(inserts) == 4
+    assert len(head_reads) == 1
+    events = list(AuditEvent.objects.order_by("seq")[before:])
+    # Identity, then the clinical record, appointments and notes (the category covers all three).
+    assert [(e.data_category, e.resource_type) for e in events] == [
+        ("demographics", "client"),
+        ("clinical_record", "client"),
+        ("clinical_record", "client"),
+        ("clinical_record", "client"),
+    ]
+    assert {e.client_id for e in events} == {client_record.public_id}
+    assert chain.verify().ok
+
+
+# --- SQLite writer queue --------------------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_wrapper(tmp_path: Path, django_db_blocker: Any) -> Iterator[DatabaseWrapper]:
+    """A connection of our SQLite backend to a scratch file (on either CI database)."""
+    django_db_blocker.unblock()  # a connection of its own, outside pytest-django's test DB
+    handler = ConnectionHandler(
+        {
+            "default": {
+                "ENGINE": "iptcare.core.db.sqlite3",
+                "NAME": str(tmp_path / "scratch.sqlite3"),
+                "OPTIONS": {"transaction_mode": "IMMEDIATE"},
+            }
+        }
+    )
+    wrapper = handler["default"]
+    assert isinstance(wrapper, DatabaseWrapper)
+    with wrapper.cursor() as cursor:
+        cursor.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    yield wrapper
+    wrapper.close()
+    django_db_blocker.restore()
+
+
+def _writelock_is_free(path: str) -> bool:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback", "close"])
+def test_the_writer_lock_is_held_for_exactly_one_transaction(
+    sqlite_wrapper: DatabaseWrapper, end: str
+) -> None:
+    lock = f"{sqlite_wrapper.settings_dict['NAME']}.writelock"
+    assert _writelock_is_free(lock)
+    sqlite_wrapper._start_transaction_under_autocommit()
+    with sqlite_wrapper.cursor() as cursor:
+        cursor.execute("INSERT INTO t (v) VALUES ('x')")
+    assert not _writelock_is_free(lock), "a second writer must queue while this one writes"
+    if end == "commit":
+        sqlite_wrapper.commit()
+    elif end == "rollback":
+        sqlite_wrapper.rollback()
+    else:
+        sqlite_wrapper.close()
+    assert _writelock_is_free(lock)
+    with sqlite_wrapper.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM t")
+        assert cursor.fetchone()[0] == (1 if end == "commit" else 0)
+
+
+def test_reads_outside_a_transaction_do_not_take_the_writer_lock(
+    sqlite_wrapper: DatabaseWrapper,
+) -> None:
+    lock = f"{sqlite_wrapper.settings_dict['NAME']}.writelock"
+    with sqlite_wrapper.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM t")
+        assert not os.path.exists(lock) or _writelock_is_free(lock)
