@@ -1,0 +1,1 @@
+"""Tests of the instrument definitions and the scoring engine (no database)."""
