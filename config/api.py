@@ -17,6 +17,7 @@ from iptcare.core.errors import DomainError
 from iptcare.encounters.api import router as encounters_router
 from iptcare.encounters.services import NoteConflict
 from iptcare.ipt.api import router as ipt_router
+from iptcare.measures.api import router as measures_router
 from iptcare.plans.api import router as plans_router
 from iptcare.scheduling.api import router as scheduling_router
 
@@ -114,3 +115,4 @@ api.add_router("/", scheduling_router)
 api.add_router("/", encounters_router)
 api.add_router("/", ipt_router)
 api.add_router("/", plans_router)
+api.add_router("/", measures_router)
