@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "iptcare.encounters",
     "iptcare.ipt",
     "iptcare.plans",
+    "iptcare.measures",
     "iptcare.chart",
     "iptcare.demo",
 ]

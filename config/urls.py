@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("iptcare.encounters.urls")),
     path("", include("iptcare.ipt.urls")),
     path("", include("iptcare.plans.urls")),
+    path("", include("iptcare.measures.urls")),
     path("", include("iptcare.chart.urls")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),

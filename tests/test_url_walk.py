@@ -41,6 +41,7 @@ SELF_SERVICE = {
     "api/v1/tokens/<token_id>",
     "notes/cosign-queue/",  # lists only notes this user may co-sign: none for an outsider
     "caseload/",  # lists only episodes whose primary clinician is this user
+    "alerts/",  # lists only alerts of this user's clients or of programs they supervise
     # Published instruments and stateless scoring: reference facts, no one's data.
     "api/v1/instruments",
     "api/v1/instruments/<code>",

@@ -73,24 +73,24 @@ def record(
     if org_id is None and actor is not None and actor.organisation is not None:
         org_id = actor.organisation.public_id
     fields = {
-            "occurred_at": timezone.now(),
-            "actor_id": actor.public_id if actor is not None else None,
-            "actor_email": actor.email if actor is not None else actor_email,
-            "actor_role": actor_role,
-            "organisation_id": org_id,
-            "client_id": client_id,
-            "data_category": str(data_category),
-            "action": str(action),
-            "resource_type": resource_type,
-            "resource_id": resource_id,
-            "purpose": str(purpose),
-            "outcome": str(outcome),
-            "reason": reason[:500],
-            "request_id": meta.request_id,
-            "ip": meta.ip,
-            "user_agent": meta.user_agent,
-            "detail": detail or {},
-        }
+        "occurred_at": timezone.now(),
+        "actor_id": actor.public_id if actor is not None else None,
+        "actor_email": actor.email if actor is not None else actor_email,
+        "actor_role": actor_role,
+        "organisation_id": org_id,
+        "client_id": client_id,
+        "data_category": str(data_category),
+        "action": str(action),
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "purpose": str(purpose),
+        "outcome": str(outcome),
+        "reason": reason[:500],
+        "request_id": meta.request_id,
+        "ip": meta.ip,
+        "user_agent": meta.user_agent,
+        "detail": detail or {},
+    }
     pending = _batch.get()
     if pending is not None and not connection.in_atomic_block:
         pending.append(fields)

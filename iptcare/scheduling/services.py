@@ -283,6 +283,11 @@ def _apply_attendance(
         before=before,
         after=_snapshot(locked),
     )
+    if status == AppointmentStatus.NO_SHOW:
+        # Two or more consecutive no-shows raise an alert (measures owns the alert rules).
+        from iptcare.measures.alerts import evaluate_attendance
+
+        evaluate_attendance(client=locked.client)
 
 
 def appointment_record_attendance(

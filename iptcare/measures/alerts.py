@@ -1,0 +1,237 @@
+"""Alert rules and raising alerts. Each rule is a small pure function over plain data, tested
+at its boundaries; ``raise_alert`` keeps one unresolved alert per cause (``dedupe_key``).
+
+Rules and their sources:
+- Safety — any flag of severity "safety" in a scored administration (PHQ-9 item 9 > 0, "regardless
+  of total": DOMAIN.md §3; the flag itself is data in the instrument file). Immediate; must be
+  acknowledged with an action note before it can be resolved.
+- Reliable deterioration — change from the episode's first (baseline) administration of the same
+  instrument is reliable and in the worse direction (Jacobson & Truax 1991; the instrument file
+  gives the threshold and its source). Instruments without a reliable-change rule raise none.
+- Not on track — no reliable improvement from baseline by session ``NOT_ON_TRACK_SESSION``
+  (attended sessions in the episode), the rule-based fallback DOMAIN.md §3 names until local
+  expected-recovery curves exist (Lambert; de Jong 2021).
+- Consecutive no-shows — the client's last two or more past appointments were no-shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from iptcare.clients.models import Client, Episode
+from iptcare.measures import engine
+from iptcare.measures.models import Administration, Alert, AlertKind, AlertStatus
+
+NO_SHOW_RUN = 2
+
+
+def not_on_track_session() -> int:
+    return int(getattr(settings, "IPTCARE_NOT_ON_TRACK_SESSION", 8))
+
+
+# --- pure rules ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    title: str
+    detail: str
+    dedupe_key: str
+    immediate: bool = False
+
+
+def safety_findings(
+    instrument: str, flags: Sequence[dict[str, object]], source_id: str
+) -> list[Finding]:
+    return [
+        Finding(
+            kind=AlertKind.SAFETY,
+            title=f"{instrument.upper()}: {flag['code']}",
+            detail=str(flag["message"]),
+            dedupe_key=f"safety:{source_id}:{flag['code']}",
+            immediate=True,
+        )
+        for flag in flags
+        if flag.get("severity") == "safety"
+    ]
+
+
+def deterioration_finding(
+    instrument: engine.Instrument, baseline: float | None, latest: float | None
+) -> Finding | None:
+    if baseline is None or latest is None or instrument.reliable_change is None:
+        return None
+    change = engine.reliable_change(instrument, baseline, latest)
+    if change.outcome != "deteriorated":
+        return None
+    return Finding(
+        kind=AlertKind.DETERIORATION,
+        title=f"{instrument.title}: reliable deterioration",
+        detail=(
+            f"From {baseline:g} at baseline to {latest:g}: a change of {change.change:+g} points "
+            f"(reliable at {change.threshold:g}; {change.source.citation})."
+        ),
+        dedupe_key=f"deterioration:{instrument.code}",
+    )
+
+
+def not_on_track_finding(
+    instrument: engine.Instrument,
+    baseline: float | None,
+    latest: float | None,
+    sessions_attended: int,
+    by_session: int,
+) -> Finding | None:
+    if baseline is None or latest is None or instrument.reliable_change is None:
+        return None
+    if sessions_attended < by_session:
+        return None
+    if engine.reliable_change(instrument, baseline, latest).outcome == "improved":
+        return None
+    return Finding(
+        kind=AlertKind.NOT_ON_TRACK,
+        title=f"{instrument.title}: not on track",
+        detail=(
+            f"No reliable improvement after {sessions_attended} attended sessions "
+            f"(baseline {baseline:g}, latest {latest:g}; the program checks at session "
+            f"{by_session}). Review the formulation and plan with the client and in supervision."
+        ),
+        dedupe_key=f"not_on_track:{instrument.code}",
+    )
+
+
+def no_show_finding(recent_statuses: Sequence[str]) -> Finding | None:
+    """``recent_statuses``: the client's past appointments, newest first."""
+    run = 0
+    for status in recent_statuses:
+        if status != "no_show":
+            break
+        run += 1
+    if run < NO_SHOW_RUN:
+        return None
+    return Finding(
+        kind=AlertKind.NO_SHOWS,
+        title=f"{run} consecutive no-shows",
+        detail="Reach out: consecutive missed sessions often come before dropping out.",
+        dedupe_key="no_shows",
+    )
+
+
+# --- raising ------------------------------------------------------------------------------------
+
+
+def raise_alert(
+    *,
+    client: Client,
+    episode: Episode | None,
+    finding: Finding,
+    source_type: str = "",
+    source_id: str = "",
+) -> Alert:
+    """Open an alert for ``finding`` unless one for the same cause is still unresolved."""
+    existing = (
+        Alert.objects.filter(client=client, dedupe_key=finding.dedupe_key)
+        .exclude(status=AlertStatus.RESOLVED)
+        .first()
+    )
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Alert.objects.create(
+                organisation_id=client.organisation_id,
+                program_id=client.program_id,
+                client=client,
+                episode=episode,
+                kind=finding.kind,
+                immediate=finding.immediate,
+                title=finding.title[:200],
+                detail=finding.detail,
+                source_type=source_type,
+                source_id=source_id,
+                dedupe_key=finding.dedupe_key,
+                clinician=episode.primary_clinician if episode is not None else None,
+                raised_at=timezone.now(),
+            )
+    except IntegrityError:  # raised concurrently by another request: keep theirs
+        return (
+            Alert.objects.filter(client=client, dedupe_key=finding.dedupe_key)
+            .exclude(status=AlertStatus.RESOLVED)
+            .get()
+        )
+
+
+def _sessions_attended(episode: Episode | None) -> int:
+    if episode is None or episode.admission_date is None:
+        return 0
+    from iptcare.scheduling.models import ATTENDED_STATUSES, Appointment
+
+    return Appointment.objects.filter(
+        client_id=episode.client_id,
+        status__in=ATTENDED_STATUSES,
+        starts_at__date__gte=episode.admission_date,
+    ).count()
+
+
+def evaluate_administration(
+    *, administration: Administration, instrument: engine.Instrument, episode: Episode | None
+) -> list[Alert]:
+    """Run every administration rule for a just-stored administration (in its transaction)."""
+    client = administration.client
+    source = ("administration", str(administration.public_id))
+    findings = safety_findings(instrument.code, administration.flags, source[1])
+    if administration.total is not None and instrument.reliable_change is not None:
+        series = Administration.objects.filter(
+            client=client, instrument=instrument.code, total__isnull=False
+        )
+        if episode is not None:
+            series = series.filter(episode=episode)
+        baseline = series.order_by("completed_at").values_list("total", flat=True).first()
+        if baseline is not None:
+            deterioration = deterioration_finding(instrument, baseline, administration.total)
+            if deterioration is not None:
+                findings.append(deterioration)
+            else:
+                off_track = not_on_track_finding(
+                    instrument,
+                    baseline,
+                    administration.total,
+                    _sessions_attended(episode),
+                    not_on_track_session(),
+                )
+                if off_track is not None:
+                    findings.append(off_track)
+    return [
+        raise_alert(
+            client=client, episode=episode, finding=f, source_type=source[0], source_id=source[1]
+        )
+        for f in findings
+    ]
+
+
+def evaluate_attendance(*, client: Client) -> Alert | None:
+    """After attendance is recorded: two or more consecutive no-shows raise an alert."""
+    from iptcare.scheduling.models import Appointment
+
+    statuses = list(
+        Appointment.objects.filter(client=client, starts_at__lte=timezone.now())
+        .exclude(status="scheduled")
+        .exclude(status__in=("cancelled_program",))
+        .order_by("-starts_at")
+        .values_list("status", flat=True)[:10]
+    )
+    finding = no_show_finding(statuses)
+    if finding is None:
+        return None
+    episode = (
+        Episode.objects.filter(client=client, status__in=("referred", "admitted"))
+        .select_related("primary_clinician")
+        .first()
+    )
+    return raise_alert(client=client, episode=episode, finding=finding, source_type="appointments")

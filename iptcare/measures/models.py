@@ -1,0 +1,190 @@
+"""Administrations of instruments, single-use links to complete them, and alerts.
+
+Instrument definitions are data files (``instruments/*.toml``, read by ``engine``), not tables.
+An administration stores the answers and everything the engine computed from them, plus the FHIR
+QuestionnaireResponse and Observations built from it; it is never edited.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from iptcare.access.scope import ResourceScope
+from iptcare.clients.models import Client, Episode
+from iptcare.core.models import Organisation, Program, PublicIdModel
+
+
+class Mode(models.TextChoices):
+    IN_SESSION = "in_session", "In session, with the clinician"
+    LINK = "link", "Single-use link"
+    PORTAL = "portal", "Client portal"
+    KIOSK = "kiosk", "Kiosk (shared tablet)"
+
+
+class Administration(PublicIdModel):
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="administrations")
+    episode = models.ForeignKey(
+        Episode, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    instrument = models.CharField(max_length=40)
+    instrument_version = models.CharField(max_length=120)
+    mode = models.CharField(max_length=20, choices=Mode.choices)
+    # The clinician who administered it in session, or who issued the link; null for a client.
+    administered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    completed_at = models.DateTimeField()
+    answers = models.JSONField(default=dict)
+    item_scores = models.JSONField(default=dict)
+    total = models.FloatField(null=True, blank=True)
+    band = models.CharField(max_length=40, blank=True)
+    band_label = models.CharField(max_length=120, blank=True)
+    subscales = models.JSONField(default=dict)
+    flags = models.JSONField(default=list)
+    screens = models.JSONField(default=list)
+    complete = models.BooleanField()
+    missing = models.JSONField(default=list)
+    questionnaire_response = models.JSONField(default=dict)
+    observations = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-completed_at"]
+        indexes = [
+            # A client's series for one instrument, oldest first (progress chart, trend).
+            models.Index(fields=["client", "instrument", "completed_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.completed_at:%Y-%m-%d}"
+
+    @property
+    def access_scope(self) -> ResourceScope:
+        return ResourceScope(
+            organisation_id=self.organisation_id,
+            organisation_public_id=self.organisation.public_id,
+            program_id=self.client.program_id,
+            resource_type="administration",
+            resource_id=str(self.public_id),
+            client_id=self.client.public_id,
+        )
+
+
+class MeasureLink(PublicIdModel):
+    """A single-use, expiring link that lets a client complete one instrument without signing in.
+
+    Only a hash of the secret is stored; the link itself is shown once (and emailed without any
+    clinical content)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="measure_links")
+    episode = models.ForeignKey(
+        Episode, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    instrument = models.CharField(max_length=40)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    administration = models.OneToOneField(
+        Administration, on_delete=models.PROTECT, null=True, blank=True, related_name="link"
+    )
+    sent_to = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def access_scope(self) -> ResourceScope:
+        return ResourceScope(
+            organisation_id=self.organisation_id,
+            organisation_public_id=self.organisation.public_id,
+            program_id=self.client.program_id,
+            resource_type="measure_link",
+            resource_id=str(self.public_id),
+            client_id=self.client.public_id,
+        )
+
+
+class AlertKind(models.TextChoices):
+    SAFETY = "safety", "Safety"
+    DETERIORATION = "deterioration", "Reliable deterioration"
+    NOT_ON_TRACK = "not_on_track", "Not on track"
+    NO_SHOWS = "no_shows", "Consecutive no-shows"
+    UNEXPECTED_POSITIVE = "unexpected_positive", "Unexpected positive screen"
+    RETURN_TO_USE = "return_to_use", "Return to use"
+    OVERDOSE_RISK = "overdose_risk", "Overdose risk"
+    OVERDUE_MEASURE = "overdue_measure", "Measure overdue"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Alert(PublicIdModel):
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="alerts")
+    episode = models.ForeignKey(
+        Episode, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=30, choices=AlertKind.choices)
+    immediate = models.BooleanField(default=False, help_text="Safety: needs action now.")
+    status = models.CharField(max_length=20, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    title = models.CharField(max_length=200)
+    detail = models.TextField(blank=True)
+    # What raised it (an administration, a screen, an appointment series …) and a key that keeps
+    # one open alert per cause.
+    source_type = models.CharField(max_length=40, blank=True)
+    source_id = models.CharField(max_length=64, blank=True)
+    dedupe_key = models.CharField(max_length=200)
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    raised_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action_note = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-immediate", "-raised_at"]
+        indexes = [
+            models.Index(fields=["clinician", "status"]),
+            models.Index(fields=["organisation", "program", "status"]),
+            models.Index(fields=["client", "status"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "dedupe_key"],
+                condition=~models.Q(status="resolved"),
+                name="one_unresolved_alert_per_cause",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.title}"
+
+    @property
+    def access_scope(self) -> ResourceScope:
+        return ResourceScope(
+            organisation_id=self.organisation_id,
+            organisation_public_id=self.organisation.public_id,
+            program_id=self.client.program_id,
+            resource_type="alert",
+            resource_id=str(self.public_id),
+            client_id=self.client.public_id,
+        )

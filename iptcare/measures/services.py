@@ -1,0 +1,338 @@
+"""Every write of measurement-based care: administrations (in session or through a single-use
+link), links, and the alert life cycle.
+
+Shape (STYLE.md): keyword-only, ``actor`` first, the access decision through ``authorize`` before
+the transaction, then one atomic block: score, store, FHIR, alerts, audit — all or nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from iptcare.access.policy import authorize
+from iptcare.access.vocabulary import Action, DataCategory, Purpose
+from iptcare.accounts.models import User, hash_token_secret
+from iptcare.audit.models import Outcome
+from iptcare.audit.services import record
+from iptcare.clients.models import Client, Episode
+from iptcare.core.errors import Conflict, InvalidInput, NotFound
+from iptcare.measures import engine, fhir
+from iptcare.measures.models import (
+    Administration,
+    Alert,
+    AlertKind,
+    AlertStatus,
+    MeasureLink,
+    Mode,
+)
+
+CATEGORY = DataCategory.CLINICAL_RECORD
+LINK_PREFIX = "m_"
+DEFAULT_LINK_HOURS = 72
+
+
+def _open_episode(client: Client) -> Episode | None:
+    return (
+        Episode.objects.filter(client=client, status__in=("referred", "admitted"))
+        .select_related("primary_clinician")
+        .order_by("-referral_date")
+        .first()
+    )
+
+
+def _context(client: Client) -> dict[str, str]:
+    sex = client.sex_assigned_at_birth
+    return {"sex": sex} if sex in {"male", "female"} else {}
+
+
+# --- administrations ----------------------------------------------------------------------------
+
+
+def administer(
+    *,
+    actor: User,
+    client: Client,
+    instrument_code: str,
+    answers: Mapping[str, Any],
+    mode: str = Mode.IN_SESSION,
+) -> Administration:
+    """A clinician records an instrument completed in session (or on a kiosk they started)."""
+    if mode not in {Mode.IN_SESSION, Mode.KIOSK}:
+        raise InvalidInput("Unknown mode.", field_errors={"mode": ["In session or kiosk."]})
+    instrument = engine.get(instrument_code)
+    authorize(
+        actor,
+        Action.CREATE,
+        client,
+        CATEGORY,
+        Purpose.TREATMENT,
+        detail={"measure": instrument.code},
+    )
+    result = engine.score(instrument, answers, context=_context(client))
+    with transaction.atomic():
+        return _store(
+            client=client,
+            instrument=instrument,
+            answers=dict(answers),
+            result=result,
+            mode=mode,
+            administered_by=actor,
+        )
+
+
+def _store(
+    *,
+    client: Client,
+    instrument: engine.Instrument,
+    answers: dict[str, str],
+    result: engine.ScoreResult,
+    mode: str,
+    administered_by: User | None,
+) -> Administration:
+    from iptcare.measures import alerts
+
+    now = timezone.now()
+    episode = _open_episode(client)
+    administration = Administration(
+        organisation_id=client.organisation_id,
+        program_id=client.program_id,
+        client=client,
+        episode=episode,
+        instrument=instrument.code,
+        instrument_version=instrument.version,
+        mode=mode,
+        administered_by=administered_by,
+        completed_at=now,
+        answers=answers,
+        item_scores=dict(result.item_scores),
+        total=result.total,
+        band=result.band.code if result.band else "",
+        band_label=result.band.label if result.band else "",
+        subscales=dict(result.subscales),
+        flags=[f.to_dict() for f in result.flags],
+        screens=[s.to_dict() for s in result.screens],
+        complete=result.complete,
+        missing=list(result.missing),
+    )
+    administration.questionnaire_response = fhir.questionnaire_response(
+        instrument=instrument,
+        answers=answers,
+        result=result,
+        administration_id=administration.public_id,
+        client_id=client.public_id,
+        authored=now,
+    )
+    administration.observations = fhir.observations(
+        instrument=instrument,
+        result=result,
+        administration_id=administration.public_id,
+        client_id=client.public_id,
+        effective=now,
+    )
+    administration.save(force_insert=True)
+    alerts.evaluate_administration(
+        administration=administration, instrument=instrument, episode=episode
+    )
+    return administration
+
+
+# --- single-use links ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    link: MeasureLink
+    secret: str  # shown once; only its hash is stored
+
+    @property
+    def path(self) -> str:
+        return f"/m/{self.secret}/"
+
+
+def link_issue(
+    *,
+    actor: User,
+    client: Client,
+    instrument_code: str,
+    base_url: str,
+    hours: int = DEFAULT_LINK_HOURS,
+    email: str = "",
+) -> IssuedLink:
+    """A single-use link for the client to complete one instrument; optionally emailed.
+
+    The email says only that the program asks them to fill in a short questionnaire — no name of
+    an instrument, no diagnosis, nothing clinical (Part 2 / HIPAA minimum necessary)."""
+    errors: dict[str, list[str]] = {}
+    try:
+        instrument = engine.get(instrument_code)
+    except engine.UnknownInstrument:
+        errors["instrument"] = ["No such instrument."]
+    if not 1 <= hours <= 24 * 14:
+        errors["hours"] = ["Between 1 hour and 14 days."]
+    if errors:
+        raise InvalidInput("The link was not created.", field_errors=errors)
+    authorize(
+        actor,
+        Action.CREATE,
+        client,
+        CATEGORY,
+        Purpose.TREATMENT,
+        detail={"measure_link": instrument.code},
+    )
+    secret = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        link = MeasureLink.objects.create(
+            organisation_id=client.organisation_id,
+            client=client,
+            episode=_open_episode(client),
+            instrument=instrument.code,
+            secret_hash=hash_token_secret(secret),
+            issued_by=actor,
+            expires_at=timezone.now() + timedelta(hours=hours),
+            sent_to=email,
+        )
+    issued = IssuedLink(link=link, secret=secret)
+    if email:
+        send_mail(
+            subject="A short questionnaire from your care team",
+            message=(
+                "Your care team has asked you to fill in a short questionnaire before your next "
+                f"session.\n\nOpen this link (it works once and expires in {hours} hours):\n"
+                f"{base_url.rstrip('/')}{issued.path}\n\n"
+                "If you did not expect this message, you can ignore it."
+            ),
+            from_email=None,
+            recipient_list=[email],
+        )
+    return issued
+
+
+def link_find(secret: str) -> MeasureLink:
+    """The usable link for ``secret``; the same 404 for unknown, used and expired links, so the
+    page never tells a stranger whether a link existed."""
+    link = (
+        MeasureLink.objects.select_related(
+            "client__organisation", "client__program", "organisation"
+        )
+        .filter(secret_hash=hash_token_secret(secret))
+        .first()
+    )
+    if link is None or link.used_at is not None or link.expires_at <= timezone.now():
+        raise NotFound("This link has expired or has already been used.")
+    return link
+
+
+def link_submit(*, secret: str, answers: Mapping[str, Any]) -> Administration:
+    """The client submits the questionnaire: scored, stored, alerts raised, link spent — one
+    transaction. Bad answers change nothing and leave the link usable."""
+    link = link_find(secret)
+    instrument = engine.get(link.instrument)
+    result = engine.score(instrument, answers, context=_context(link.client))
+    with transaction.atomic():
+        spent = MeasureLink.objects.filter(
+            pk=link.pk, used_at__isnull=True, expires_at__gt=timezone.now()
+        ).update(used_at=timezone.now())
+        if spent != 1:  # a second tab submitted first
+            raise NotFound("This link has expired or has already been used.")
+        administration = _store(
+            client=link.client,
+            instrument=instrument,
+            answers=dict(answers),
+            result=result,
+            mode=Mode.LINK,
+            administered_by=None,
+        )
+        MeasureLink.objects.filter(pk=link.pk).update(administration=administration)
+        record(
+            actor=None,
+            actor_email="client (single-use link)",
+            action=Action.CREATE,
+            data_category=CATEGORY,
+            outcome=Outcome.ALLOWED,
+            organisation_id=link.organisation.public_id,
+            client_id=link.client.public_id,
+            resource_type="administration",
+            resource_id=str(administration.public_id),
+            purpose=Purpose.TREATMENT,
+            reason="completed by the client through a single-use link",
+            detail={"measure": instrument.code, "link": str(link.public_id)},
+        )
+    return administration
+
+
+# --- alert life cycle ---------------------------------------------------------------------------
+
+
+def _alert_for_update(alert: Alert, version: int) -> Alert:
+    locked = Alert.objects.select_for_update().get(pk=alert.pk)
+    if locked.version != version:
+        raise Conflict("Someone else changed this alert; reload it to see what they did.")
+    return locked
+
+
+def alert_acknowledge(*, actor: User, alert: Alert, version: int, note: str) -> Alert:
+    """Acknowledge an alert with the action taken (required for safety alerts, and for all)."""
+    note = note.strip()
+    if not note:
+        raise InvalidInput(
+            "Say what you did.", field_errors={"note": ["An action note is required."]}
+        )
+    if alert.status != AlertStatus.OPEN:
+        raise InvalidInput("Only an open alert can be acknowledged.", field_errors={})
+    purpose = Purpose.TREATMENT if alert.clinician_id == actor.pk else Purpose.OPERATIONS
+    authorize(actor, Action.UPDATE, alert, CATEGORY, purpose, detail={"alert": "acknowledge"})
+    with transaction.atomic():
+        locked = _alert_for_update(alert, version)
+        locked.status = AlertStatus.ACKNOWLEDGED
+        locked.acknowledged_at = timezone.now()
+        locked.acknowledged_by = actor
+        locked.action_note = note
+        locked.version += 1
+        locked.save()
+    return locked
+
+
+def alert_resolve(*, actor: User, alert: Alert, version: int, note: str) -> Alert:
+    note = note.strip()
+    if not note:
+        raise InvalidInput(
+            "Say how it was resolved.", field_errors={"note": ["A resolution note is required."]}
+        )
+    if alert.status == AlertStatus.RESOLVED:
+        raise InvalidInput("This alert is already resolved.", field_errors={})
+    if alert.immediate and alert.status == AlertStatus.OPEN:
+        raise InvalidInput(
+            "Acknowledge a safety alert with the action taken before resolving it.",
+            field_errors={},
+        )
+    purpose = Purpose.TREATMENT if alert.clinician_id == actor.pk else Purpose.OPERATIONS
+    authorize(actor, Action.UPDATE, alert, CATEGORY, purpose, detail={"alert": "resolve"})
+    with transaction.atomic():
+        locked = _alert_for_update(alert, version)
+        locked.status = AlertStatus.RESOLVED
+        locked.resolved_at = timezone.now()
+        locked.resolved_by = actor
+        locked.resolution_note = note
+        locked.version += 1
+        locked.save()
+    return locked
+
+
+__all__ = [
+    "AlertKind",
+    "IssuedLink",
+    "administer",
+    "alert_acknowledge",
+    "alert_resolve",
+    "link_find",
+    "link_issue",
+    "link_submit",
+]

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from iptcare.measures import views
+
+app_name = "measures"
+
+urlpatterns = [
+    path("clients/<uuid:client_id>/measures/", views.measures_page, name="client"),
+    path(
+        "clients/<uuid:client_id>/measures/<slug:code>/new/",
+        views.administer_page,
+        name="administer",
+    ),
+    path("clients/<uuid:client_id>/measures/link/", views.link_issue_page, name="link_issue"),
+    path("m/<str:secret>/", views.link_page, name="link"),
+    path("alerts/", views.alert_inbox_page, name="inbox"),
+    path("alerts/<uuid:alert_id>/", views.alert_page, name="alert"),
+]

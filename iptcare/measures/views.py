@@ -1,0 +1,207 @@
+"""Pages: a client's measures with progress charts, in-session administration, single-use
+links (issue, and the public page a client completes), and the alert inbox."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from iptcare.access.vocabulary import Action, DataCategory
+from iptcare.accounts.models import User
+from iptcare.clients.selectors import client_get
+from iptcare.core.errors import DomainError, Forbidden, NotFound
+from iptcare.measures import engine, selectors, services
+from iptcare.measures.chart import BandArea, Point, progress_svg
+from iptcare.measures.forms import AlertActionForm, LinkForm, QuestionnaireForm
+
+GET_POST = require_http_methods(["GET", "POST"])
+
+
+def _actor(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _chart(series: selectors.Series) -> str:
+    instrument = series.instrument
+    total = instrument.total
+    low, high = (total.min, total.max) if total else (0.0, 1.0)
+    rule = instrument.reliable_change
+    return progress_svg(
+        title=f"{instrument.title} over time",
+        points=[
+            Point(a.completed_at.date(), a.total) for a in series.scored if a.total is not None
+        ],
+        low=low,
+        high=high,
+        bands=[BandArea(b.label, b.min, b.max) for b in instrument.bands],
+        reliable_change=rule.points if rule else None,
+        id_prefix=f"progress-{instrument.code}",
+    )
+
+
+@login_required
+@require_GET
+def measures_page(request: HttpRequest, client_id: UUID) -> HttpResponse:
+    actor = _actor(request)
+    client = client_get(actor=actor, public_id=client_id)
+    administrations = selectors.administrations_for_client(actor=actor, client=client)
+    series = selectors.series_by_instrument(administrations)
+    return render(
+        request,
+        "measures/client_measures.html",
+        {
+            "client": client,
+            "series": [(s, _chart(s)) for s in series],
+            "administrations": list(reversed(administrations)),
+            "instruments": sorted(engine.load_all().values(), key=lambda i: i.title),
+            "alerts": selectors.client_alerts(client=client),
+            "link_form": LinkForm(),
+        },
+    )
+
+
+@login_required
+@GET_POST
+def administer_page(request: HttpRequest, client_id: UUID, code: str) -> HttpResponse:
+    actor = _actor(request)
+    client = client_get(
+        actor=actor,
+        public_id=client_id,
+        category=DataCategory.CLINICAL_RECORD,
+        action=Action.CREATE,
+    )
+    instrument = engine.get(code)
+    form = QuestionnaireForm(request.POST or None, instrument=instrument)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            administration = services.administer(
+                actor=actor, client=client, instrument_code=code, answers=form.answers()
+            )
+        except engine.InvalidAnswers as exc:
+            form.add_answer_errors(exc.errors)
+            status = 400
+        else:
+            text = f"{instrument.title} saved"
+            if administration.total is not None:
+                text += f": {administration.total:g} ({administration.band_label})"
+            else:
+                text += ": incomplete, no total"
+            messages.success(request, text + ".")
+            if any(f.get("severity") == "safety" for f in administration.flags):
+                messages.warning(request, "Safety alert raised: assess risk now.")
+            return redirect("measures:client", client_id=client.public_id)
+    return render(
+        request,
+        "measures/administer.html",
+        {"client": client, "instrument": instrument, "form": form},
+        status=400 if form.errors else status,
+    )
+
+
+@login_required
+@require_POST
+def link_issue_page(request: HttpRequest, client_id: UUID) -> HttpResponse:
+    actor = _actor(request)
+    client = client_get(
+        actor=actor,
+        public_id=client_id,
+        category=DataCategory.CLINICAL_RECORD,
+        action=Action.CREATE,
+    )
+    form = LinkForm(request.POST)
+    if form.is_valid():
+        issued = services.link_issue(
+            actor=actor,
+            client=client,
+            instrument_code=form.cleaned_data["instrument"],
+            hours=form.cleaned_data["hours"],
+            email=form.cleaned_data["email"] or "",
+            base_url=request.build_absolute_uri("/"),
+        )
+        return render(
+            request,
+            "measures/link_issued.html",
+            {
+                "client": client,
+                "issued": issued,
+                "url": request.build_absolute_uri(issued.path),
+                "instrument": engine.get(issued.link.instrument),
+            },
+        )
+    return render(
+        request, "measures/link_form.html", {"client": client, "link_form": form}, status=400
+    )
+
+
+@never_cache
+@GET_POST
+def link_page(request: HttpRequest, secret: str) -> HttpResponse:
+    """The page a client opens from a link: no sign-in, works once, then expires."""
+    link = services.link_find(secret)
+    instrument = engine.get(link.instrument)
+    form = QuestionnaireForm(request.POST or None, instrument=instrument)
+    if request.method == "POST" and form.is_valid():
+        try:
+            administration = services.link_submit(secret=secret, answers=form.answers())
+        except engine.InvalidAnswers as exc:
+            form.add_answer_errors(exc.errors)
+        else:
+            safety = any(f.get("severity") == "safety" for f in administration.flags)
+            return render(request, "measures/link_done.html", {"safety": safety})
+    return render(
+        request,
+        "measures/link_page.html",
+        {"instrument": instrument, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def alert_inbox_page(request: HttpRequest) -> HttpResponse:
+    inbox = selectors.alert_inbox(actor=_actor(request))
+    return render(request, "measures/alert_inbox.html", {"inbox": inbox})
+
+
+@login_required
+@GET_POST
+def alert_page(request: HttpRequest, alert_id: UUID) -> HttpResponse:
+    actor = _actor(request)
+    alert = selectors.alert_get(actor=actor, public_id=alert_id)
+    form = AlertActionForm(request.POST or None, initial={"version": alert.version})
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        step = request.POST.get("step")
+        action = services.alert_resolve if step == "resolve" else services.alert_acknowledge
+        try:
+            action(
+                actor=actor,
+                alert=alert,
+                version=form.cleaned_data["version"],
+                note=form.cleaned_data["note"],
+            )
+        except (Forbidden, NotFound):
+            raise
+        except DomainError as exc:
+            for field, errors in exc.field_errors.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+            if not exc.field_errors:
+                form.add_error(None, exc.message)
+            status = exc.status if exc.status == 409 else 400
+        else:
+            messages.success(request, "Alert resolved." if step == "resolve" else "Acknowledged.")
+            return redirect("measures:alert", alert_id=alert.public_id)
+    return render(
+        request,
+        "measures/alert.html",
+        {"alert": alert, "form": form},
+        status=400 if status == 200 and form.errors else status,
+    )
