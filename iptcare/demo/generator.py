@@ -21,6 +21,7 @@ from iptcare.clients.models import Client, Episode
 from iptcare.core.models import Organisation, Program
 from iptcare.encounters import demo as encounters_demo
 from iptcare.ipt import demo as ipt_demo
+from iptcare.measures import demo as measures_demo
 from iptcare.plans import demo as plans_demo
 from iptcare.scheduling import demo as scheduling_demo
 from iptcare.scheduling.models import ATTENDED_STATUSES, Appointment
@@ -332,6 +333,7 @@ def _clinical_records(
         rng=rng,
         cosigner_by_program=supervisors,
     )
+    measures_demo.generate(episodes=open_episodes, rng=rng, today=today)
 
 
 def demo_logins() -> list[dict[str, object]]:

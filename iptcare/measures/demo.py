@@ -1,0 +1,206 @@
+"""Demo administrations with trajectories of every kind, and the alerts they raise.
+
+Bulk writes only. Trajectories: improving, flat, deteriorating, a safety flag, and dropout (a
+run of no-shows, from the scheduling demo). The alert rules are the same pure functions the
+services use, so what the demo shows is what the product would raise.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+
+from iptcare.clients.models import Episode
+from iptcare.measures import alerts, engine, fhir
+from iptcare.measures.models import Administration, Alert, AlertStatus, Mode
+from iptcare.scheduling.models import Appointment
+
+# More would make `iptcare demo --clients 20000` slow for no gain in what the demo shows.
+MAX_EPISODES = 600
+TRAJECTORIES = (
+    ("improving", 0.55),
+    ("flat", 0.2),
+    ("deteriorating", 0.12),
+    ("safety", 0.08),
+    ("incomplete", 0.05),
+)
+
+
+def _pick(rng: random.Random) -> str:
+    roll, acc = rng.random(), 0.0
+    for name, share in TRAJECTORIES:
+        acc += share
+        if roll < acc:
+            return name
+    return TRAJECTORIES[0][0]
+
+
+def _totals(kind: str, n: int, high: int, rng: random.Random) -> list[int]:
+    start = rng.randint(int(high * 0.45), int(high * 0.75))
+    if kind == "improving":
+        step = rng.uniform(1.5, 3.0)
+        return [max(0, round(start - step * i + rng.uniform(-1, 1))) for i in range(n)]
+    if kind == "deteriorating":
+        start = rng.randint(int(high * 0.25), int(high * 0.4))
+        step = rng.uniform(2.0, 3.0)
+        return [min(high, round(start + step * i)) for i in range(n)]
+    return [min(high, max(0, start + rng.randint(-2, 2))) for _ in range(n)]
+
+
+def _answers(instrument: engine.Instrument, total: int, rng: random.Random) -> dict[str, str]:
+    """Option codes whose scores add up to ``total`` (items in random order)."""
+    answers: dict[str, str] = {}
+    left = total
+    items = list(instrument.items)
+    rng.shuffle(items)
+    for item in items:
+        options = sorted(item.options, key=lambda o: o.score)
+        fitting = [o for o in options if o.score <= left]
+        option = fitting[-1] if fitting else options[0]
+        answers[item.number] = option.code
+        left -= option.score
+    return answers
+
+
+def generate(*, episodes: Sequence[Episode], rng: random.Random, today: date) -> int:
+    chosen = [e for e in episodes if e.admission_date is not None][:MAX_EPISODES]
+    phq9, gad7 = engine.get("phq-9"), engine.get("gad-7")
+    tz = timezone.get_current_timezone()
+    rows: list[Administration] = []
+    new_alerts: list[Alert] = []
+    now = timezone.now()
+    for episode in chosen:
+        assert episode.admission_date is not None
+        kind = _pick(rng)
+        days = max((today - episode.admission_date).days, 1)
+        n = max(2, min(7, days // 14 + 1))
+        dates = [episode.admission_date + timedelta(days=round(i * days / n)) for i in range(n)]
+        series: dict[str, list[Administration]] = {}
+        for instrument, high in ((phq9, 27), (gad7, 21)):
+            for i, (day, total) in enumerate(zip(dates, _totals(kind, n, high, rng), strict=True)):
+                answers = _answers(instrument, total, rng)
+                if instrument is phq9:
+                    answers["9"] = "0"
+                    if kind == "safety" and i == n - 1:
+                        answers["9"] = "1"
+                if kind == "incomplete" and i == n - 1:
+                    answers.pop(next(iter(answers)))
+                result = engine.score(instrument, answers)
+                at = datetime.combine(day, time(10, 0), tzinfo=tz)
+                public_id = uuid.uuid4()
+                row = Administration(
+                    public_id=public_id,
+                    organisation_id=episode.organisation_id,
+                    program_id=episode.program_id,
+                    client_id=episode.client_id,
+                    episode_id=episode.pk,
+                    instrument=instrument.code,
+                    instrument_version=instrument.version,
+                    mode=Mode.LINK if rng.random() < 0.3 else Mode.IN_SESSION,
+                    administered_by_id=episode.primary_clinician_id,
+                    completed_at=at,
+                    answers=answers,
+                    item_scores=dict(result.item_scores),
+                    total=result.total,
+                    band=result.band.code if result.band else "",
+                    band_label=result.band.label if result.band else "",
+                    subscales=dict(result.subscales),
+                    flags=[f.to_dict() for f in result.flags],
+                    screens=[s.to_dict() for s in result.screens],
+                    complete=result.complete,
+                    missing=list(result.missing),
+                    questionnaire_response=fhir.questionnaire_response(
+                        instrument=instrument,
+                        answers=answers,
+                        result=result,
+                        administration_id=public_id,
+                        client_id=episode.client.public_id,
+                        authored=at,
+                    ),
+                    observations=fhir.observations(
+                        instrument=instrument,
+                        result=result,
+                        administration_id=public_id,
+                        client_id=episode.client.public_id,
+                        effective=at,
+                    ),
+                )
+                rows.append(row)
+                series.setdefault(instrument.code, []).append(row)
+        findings: list[tuple[alerts.Finding, str]] = []
+        for code, admin_rows in series.items():
+            instrument = engine.get(code)
+            scored = [a for a in admin_rows if a.total is not None]
+            for a in admin_rows:
+                findings += [
+                    (f, str(a.public_id))
+                    for f in alerts.safety_findings(code, a.flags, str(a.public_id))
+                ]
+            if len(scored) >= 2:
+                base, last = scored[0].total, scored[-1].total
+                found = alerts.deterioration_finding(instrument, base, last)
+                if found is None:
+                    found = alerts.not_on_track_finding(
+                        instrument, base, last, len(dates) * 2, alerts.not_on_track_session()
+                    )
+                if found is not None:
+                    findings.append((found, str(scored[-1].public_id)))
+        for finding, source in findings:
+            new_alerts.append(
+                Alert(
+                    organisation_id=episode.organisation_id,
+                    program_id=episode.program_id,
+                    client_id=episode.client_id,
+                    episode_id=episode.pk,
+                    kind=finding.kind,
+                    immediate=finding.immediate,
+                    title=finding.title[:200],
+                    detail=finding.detail,
+                    source_type="administration",
+                    source_id=source,
+                    dedupe_key=finding.dedupe_key,
+                    clinician_id=episode.primary_clinician_id,
+                    raised_at=now - timedelta(hours=rng.randint(1, 72)),
+                )
+            )
+    # Dropout: a run of no-shows among the chosen clients' past appointments.
+    statuses: dict[int, list[str]] = {}
+    for client_id, status in (
+        Appointment.objects.filter(client_id__in=[e.client_id for e in chosen], starts_at__lte=now)
+        .exclude(status__in=("scheduled", "cancelled_program"))
+        .order_by("client_id", "-starts_at")
+        .values_list("client_id", "status")
+    ):
+        statuses.setdefault(client_id, []).append(status)
+    for episode in chosen:
+        dropout = alerts.no_show_finding(statuses.get(episode.client_id, []))
+        if dropout is not None:
+            new_alerts.append(
+                Alert(
+                    organisation_id=episode.organisation_id,
+                    program_id=episode.program_id,
+                    client_id=episode.client_id,
+                    episode_id=episode.pk,
+                    kind=dropout.kind,
+                    title=dropout.title,
+                    detail=dropout.detail,
+                    source_type="appointments",
+                    dedupe_key=dropout.dedupe_key,
+                    clinician_id=episode.primary_clinician_id,
+                    raised_at=now - timedelta(hours=rng.randint(1, 72)),
+                )
+            )
+    # Some non-safety alerts were already handled, so the demo shows the whole life cycle.
+    for alert in new_alerts:
+        if not alert.immediate and rng.random() < 0.25:
+            alert.status = AlertStatus.ACKNOWLEDGED
+            alert.acknowledged_at = alert.raised_at + timedelta(hours=2)
+            alert.acknowledged_by_id = alert.clinician_id
+            alert.action_note = "Discussed with the client at the next session."
+    Administration.objects.bulk_create(rows, batch_size=500)
+    Alert.objects.bulk_create(new_alerts, batch_size=500)
+    return len(rows)

@@ -1,0 +1,55 @@
+"""The measures demo hook: trajectories of every kind, valid FHIR, the alerts the rules raise."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+from iptcare.accounts.models import User
+from iptcare.audit.models import AuditEvent
+from iptcare.clients.models import Client, Episode
+from iptcare.core.models import Organisation, Program
+from iptcare.measures import demo
+from iptcare.measures.models import Administration, Alert, AlertKind
+
+TODAY = date.today()
+
+
+def test_demo_writes_series_and_raises_safety_deterioration_and_not_on_track(
+    org: Organisation, northside: Program, theo: User
+) -> None:
+    episodes = []
+    for n in range(60):
+        client = Client.objects.create(
+            organisation=org,
+            program=northside,
+            record_number=f"D-{n:04d}",
+            legal_given_name=f"Demo{n}",
+            legal_family_name="Fictionson",
+            date_of_birth=date(1980, 1, 1),
+        )
+        episodes.append(
+            Episode.objects.create(
+                organisation=org,
+                program=northside,
+                client=client,
+                status="admitted",
+                primary_clinician=theo,
+                referral_date=TODAY - timedelta(days=130),
+                referral_source="individual",
+                admission_date=TODAY - timedelta(days=120),
+                level_of_care="1",
+            )
+        )
+    events = AuditEvent.objects.count()
+    written = demo.generate(episodes=episodes, rng=random.Random(3), today=TODAY)
+    assert written == Administration.objects.count() > 60 * 2 * 2
+    kinds = set(Alert.objects.values_list("kind", flat=True))
+    assert {AlertKind.SAFETY, AlertKind.DETERIORATION, AlertKind.NOT_ON_TRACK} <= kinds
+    for a in Administration.objects.all()[:20]:
+        QuestionnaireResponse.model_validate(a.questionnaire_response)
+    safety = Administration.objects.filter(flags__0__severity="safety").count()
+    assert safety == Alert.objects.filter(kind=AlertKind.SAFETY).count() > 0
+    assert AuditEvent.objects.count() == events  # generated data is not an access
