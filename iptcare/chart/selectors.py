@@ -19,13 +19,13 @@ from iptcare.audit.services import batched
 from iptcare.clients.models import Client, Episode
 from iptcare.clients.selectors import ClinicalChart, client_chart_clinical, client_get
 from iptcare.encounters.models import SessionNote
-from iptcare.encounters.selectors import client_notes, unsigned_note_counts
+from iptcare.encounters.selectors import client_timeline_notes, unsigned_note_counts
 from iptcare.ipt.phases import PhaseInfo
 from iptcare.ipt.selectors import ipt_status_for_clients
 from iptcare.plans.selectors import plan_review_status_for_clients
 from iptcare.scheduling.models import Appointment
 from iptcare.scheduling.selectors import (
-    client_timeline_appointments,
+    client_chart_appointments,
     next_appointment_and_last_seen,
 )
 
@@ -122,10 +122,12 @@ def _client_chart(*, actor: User, client_id: UUID) -> Chart:
     if not decide(actor, Action.VIEW, client, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT):
         return Chart(client=client)
     clinical = client_chart_clinical(actor=actor, client=client)
-    appointments: list[Appointment] = client_timeline_appointments(
+    appointments: list[Appointment] = client_chart_appointments(
         actor=actor, client=client, limit=TIMELINE_LIMIT
     )
-    notes: list[SessionNote] = client_notes(actor=actor, client=client, limit=TIMELINE_LIMIT)
+    notes: list[SessionNote] = client_timeline_notes(
+        actor=actor, client=client, limit=TIMELINE_LIMIT
+    )
     tz = timezone.get_current_timezone()
     entries = [
         TimelineEntry(

@@ -273,18 +273,24 @@ def client_chart_clinical(
     episodes = list(_episodes_of(client))
     for e in episodes:
         e.client = client
-    diagnoses = list(
-        Diagnosis.objects.filter(client=client).select_related("episode", "confirmed_by")
-    )
-    assessments = list(
-        SudAssessment.objects.filter(client=client).select_related("episode", "assessed_by")
-    )
+    # The episodes are loaded already: attach them instead of joining them into every row.
+    by_id = {e.pk: e for e in episodes}
+    diagnoses = list(Diagnosis.objects.filter(client=client).select_related("confirmed_by"))
+    assessments = list(SudAssessment.objects.filter(client=client).select_related("assessed_by"))
     latest_asam = (
         AsamAssessment.objects.filter(client=client)
-        .select_related("episode", "assessed_by")
+        .select_related("assessed_by")
         .order_by("-assessed_at", "-id")
         .first()
     )
+    for d in diagnoses:
+        if d.episode_id in by_id:
+            d.episode = by_id[d.episode_id]
+    for a in assessments:
+        if a.episode_id in by_id:
+            a.episode = by_id[a.episode_id]
+    if latest_asam is not None and latest_asam.episode_id in by_id:
+        latest_asam.episode = by_id[latest_asam.episode_id]
     return ClinicalChart(
         client=client,
         episodes=episodes,

@@ -64,6 +64,45 @@ def client_notes(*, actor: User, client: Client, limit: int = 200) -> list[Sessi
     return notes
 
 
+def client_timeline_notes(*, actor: User, client: Client, limit: int) -> list[SessionNote]:
+    """The latest notes for the chart's timeline: what the timeline shows and nothing more (no
+    note content, no amendment requests; authors' names only). Same access and audit as
+    ``client_notes``; three queries whatever the history (notes, addenda)."""
+    authorize(
+        actor,
+        Action.LIST,
+        client,
+        DataCategory.CLINICAL_RECORD,
+        Purpose.TREATMENT,
+        detail={"notes": True},
+    )
+    addenda = NoteAddendum.objects.select_related("author").only(
+        "note_id", "kind", "text", "signed_at", "author__full_name"
+    )
+    qs = (
+        SessionNote.objects.filter(client=client)
+        .filter(~Q(kind=NoteKind.COUNSELLING) | Q(author=actor))
+        .select_related("author")
+        .only(
+            "public_id",
+            "client_id",
+            "kind",
+            "session_date",
+            "status",
+            "signed_at",
+            "created_at",
+            "entered_in_error_at",
+            "author__full_name",
+        )
+        .prefetch_related(Prefetch("addenda", queryset=addenda.order_by("signed_at")))
+        .order_by("-session_date", "-created_at")
+    )
+    notes = list(qs[:limit])
+    for note in notes:
+        note.client = client
+    return notes
+
+
 def unsigned_note_counts(*, author: User, client_ids: Iterable[int]) -> dict[int, int]:
     """Drafts by ``author`` per client (caseload column), in one query. No clinical content."""
     rows = (

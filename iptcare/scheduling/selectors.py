@@ -145,6 +145,18 @@ def client_timeline_appointments(
     )
 
 
+def client_chart_appointments(*, actor: User, client: Client, limit: int) -> list[Appointment]:
+    """The latest appointments for the chart's timeline: only what it shows (same access and
+    audit as ``client_timeline_appointments``; one query)."""
+    authorize(actor, Action.LIST, client, CATEGORY, PURPOSE, detail={"of": "appointments"})
+    return list(
+        Appointment.objects.filter(client=client)
+        .select_related("clinician")
+        .only("public_id", "starts_at", "kind", "status", "modality", "clinician__full_name")
+        .order_by("-starts_at", "-id")[:limit]
+    )
+
+
 def appointment_get(*, actor: User, public_id: UUID) -> Appointment:
     """One appointment, if the actor may see its client's record (audited VIEW)."""
     appointment = (
