@@ -143,6 +143,8 @@ def _rows(
         objective = PlanObjective(
             plan=plan, key=key(), position=0, goal=goal, text=objective_text, target_date=target
         )
+        if area:  # IPT work aims at depressive symptoms: link the objective to the PHQ-9
+            objective.measure_code, objective.target_text = "phq-9", "< 10"
         out["problems"].append(problem)
         out["goals"].append(goal)
         out["objectives"].append(objective)

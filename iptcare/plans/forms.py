@@ -4,6 +4,8 @@ from typing import Any
 
 from django import forms
 
+from iptcare.measures import engine
+from iptcare.plans.measure_targets import TARGET_HELP
 from iptcare.plans.models import (
     AsamDimension,
     IptProblemArea,
@@ -55,13 +57,22 @@ class GoalForm(_Child):
 class ObjectiveForm(_Child):
     text = forms.CharField(label="Measurable objective", max_length=2000)
     target_date = forms.DateField(widget=DATE)
-    measure_code = forms.CharField(
+    measure_code = forms.ChoiceField(
         label="Measure (optional)",
-        max_length=40,
         required=False,
-        help_text="Issue 5 links objectives to measures.",
+        choices=(),
+        help_text="Link the objective to a measure's score.",
     )
-    target_text = forms.CharField(label="Target on the measure", max_length=200, required=False)
+    target_text = forms.CharField(
+        label="Target on the measure", max_length=200, required=False, help_text=TARGET_HELP
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        instruments = sorted(engine.load_all().values(), key=lambda i: i.title)
+        self.fields["measure_code"].choices = [("", "—")] + [  # type: ignore[attr-defined]
+            (i.code, i.title) for i in instruments if i.total is not None
+        ]
 
 
 class InterventionForm(_Child):

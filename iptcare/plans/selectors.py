@@ -17,6 +17,7 @@ from iptcare.clients.choices import DiagnosisStatus
 from iptcare.clients.models import Diagnosis, Episode
 from iptcare.core.errors import NotFound
 from iptcare.plans import content, rules
+from iptcare.plans.measure_targets import Point
 from iptcare.plans.models import (
     DEFAULT_REVIEW_INTERVAL_DAYS,
     MedicationIndication,
@@ -184,3 +185,20 @@ def pending_suggestions(
         return []
     done = {d.rule_code for d in decided}
     return [r for r in rules.evaluate(facts) if r.code not in done]
+
+
+def measure_series(*, client_id: int) -> dict[str, list[Point]]:
+    """A client's scored administrations per instrument, oldest first (one query). For pages
+    that have already authorized the client's clinical record (the plan)."""
+    from iptcare.measures.models import Administration
+
+    series: dict[str, list[Point]] = {}
+    rows = (
+        Administration.objects.filter(client_id=client_id, total__isnull=False)
+        .order_by("completed_at")
+        .values_list("instrument", "completed_at", "total")
+    )
+    for code, at, total in rows:
+        if total is not None:
+            series.setdefault(code, []).append(Point(at, total))
+    return series

@@ -24,6 +24,7 @@ from iptcare.clients.models import Diagnosis, Episode
 from iptcare.core.errors import Conflict, DomainError, Forbidden, InvalidInput
 from iptcare.core.models import Program
 from iptcare.plans import content, selectors
+from iptcare.plans.measure_targets import target_problems
 from iptcare.plans.models import (
     AcknowledgementMethod,
     AsamDimension,
@@ -271,6 +272,10 @@ def parse_content(
                         o, "target_text", opath, errs, required=False, max_length=200
                     ),
                 )
+                for name, message in target_problems(
+                    objective.measure_code, objective.target_text
+                ).items():
+                    errs.add(f"{opath}.{name}", message)
                 rows.objectives.append(objective)
                 for inn, i in enumerate(_list(o, "interventions", opath, errs)):
                     ipath = f"{opath}.interventions.{inn}"

@@ -32,6 +32,7 @@ from iptcare.plans.forms import (
     ProblemForm,
     RemoveForm,
 )
+from iptcare.plans.measure_targets import objective_progress, trends
 from iptcare.plans.models import PlanStatus, TreatmentPlan
 from iptcare.plans.rules import RULES_BY_CODE
 
@@ -131,9 +132,18 @@ def _context(
     active = next((p for p in plans if p.status == PlanStatus.ACTIVE), None)
     current = next((p for p in plans if p.status in (PlanStatus.DRAFT, PlanStatus.PENDING)), None)
     diagnoses = diagnosis_list(actor=actor, client=episode.client)
+    series = selectors.measure_series(client_id=episode.client_id)
+    for plan_content in (snapshots[p.pk] for p in (active, current) if p is not None):
+        objectives = [
+            o for pr in plan_content["problems"] for g in pr["goals"] for o in g["objectives"]
+        ]
+        progress = objective_progress(objectives, series)
+        for o in objectives:
+            o["progress"] = progress.get(str(o.get("key")))
     ctx: dict[str, Any] = {
         "episode": episode,
         "client": episode.client,
+        "measure_trends": trends(series),
         "active": active,
         "active_content": snapshots[active.pk] if active else None,
         "current": current,
