@@ -19,6 +19,7 @@ from iptcare.encounters.services import NoteConflict
 from iptcare.ipt.api import router as ipt_router
 from iptcare.measures.api import router as measures_router
 from iptcare.plans.api import router as plans_router
+from iptcare.recovery.api import router as recovery_router
 from iptcare.scheduling.api import router as scheduling_router
 
 api = NinjaAPI(
@@ -115,4 +116,5 @@ api.add_router("/", scheduling_router)
 api.add_router("/", encounters_router)
 api.add_router("/", ipt_router)
 api.add_router("/", plans_router)
+api.add_router("/", recovery_router)
 api.add_router("/", measures_router)

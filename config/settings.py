@@ -108,7 +108,9 @@ INSTALLED_APPS = [
     "iptcare.encounters",
     "iptcare.ipt",
     "iptcare.plans",
+    "iptcare.recovery",
     "iptcare.measures",
+    "iptcare.portal",
     "iptcare.chart",
     "iptcare.demo",
 ]

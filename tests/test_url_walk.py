@@ -42,6 +42,7 @@ SELF_SERVICE = {
     "notes/cosign-queue/",  # lists only notes this user may co-sign: none for an outsider
     "caseload/",  # lists only episodes whose primary clinician is this user
     "alerts/",  # lists only alerts of this user's clients or of programs they supervise
+    "portal/",  # a client's own page; 404 for anyone without a portal account
     # Published instruments and stateless scoring: reference facts, no one's data.
     "api/v1/instruments",
     "api/v1/instruments/<code>",
@@ -134,7 +135,30 @@ def test_anonymous_gets_nothing_anywhere(world: dict[str, str], method: str) -> 
     assert _state() == before
 
 
-@pytest.mark.parametrize("persona", ["remy", "oscar"])
+@pytest.fixture
+def carla(alice: User, client_record: Client) -> User:
+    """A client of the same organisation and program, signed up for the portal."""
+    from iptcare.portal.models import PortalAccount
+
+    other = Client.objects.create(
+        organisation=client_record.organisation,
+        program=client_record.program,
+        record_number="P-0001",
+        legal_given_name="Carla",
+        legal_family_name="Portalwalker",
+        date_of_birth=client_record.date_of_birth,
+    )
+    user = User.objects.create_user(
+        "carla@example.net", None, full_name="Carla", organisation=client_record.organisation
+    )
+    RoleGrant.objects.create(user=user, role="client")
+    PortalAccount.objects.create(
+        user=user, client=other, invited_by=alice, invited_at=other.created_at
+    )
+    return User.objects.get(pk=user.pk)
+
+
+@pytest.mark.parametrize("persona", ["remy", "oscar", "carla"])
 @pytest.mark.parametrize("method", ["get", "post", "put", "delete"])
 def test_user_without_permission_gets_nothing_anywhere(
     request: pytest.FixtureRequest,

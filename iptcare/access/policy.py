@@ -69,6 +69,11 @@ def decide(
             # Belt and braces: the table never grants this, and a test keeps it so.
             refusals.append("research access is limited to de-identified and aggregate data")
             continue
+        if policy.scope == Scope.SELF and (
+            scope.client_id is None or scope.client_id != actor.portal_client_public_id
+        ):
+            refusals.append(f"{Role(role).label} may see their own record only")
+            continue
         if (
             policy.scope == Scope.PROGRAM
             and scope.program_id is not None

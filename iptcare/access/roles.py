@@ -27,6 +27,8 @@ class RolePolicy:
     purposes: frozenset[P]
     grants: dict[C, frozenset[A]]
     summary: str
+    # Staff sign in with a second factor (IPTCARE_REQUIRE_MFA); clients are offered it.
+    mfa_required: bool = True
 
     def permits(self, category: C, action: A) -> bool:
         return action in self.grants.get(category, frozenset())
@@ -153,6 +155,19 @@ ROLE_TABLE: dict[R, RolePolicy] = {
             C.AGGREGATE: _g(A.VIEW, A.EXPORT),
         },
         summary="De-identified and aggregate data only; never a chart or a list of named clients.",
+    ),
+    R.CLIENT: RolePolicy(
+        scope=Scope.SELF,
+        purposes=frozenset({P.SELF}),
+        grants={
+            C.DEMOGRAPHICS: READ,
+            # Reads their own questionnaires, appointments, plan goals and progress; submits
+            # questionnaires. Never counselling notes (45 CFR 164.524(a)(1)(i)).
+            C.CLINICAL_RECORD: _g(A.VIEW, A.LIST, A.CREATE),
+        },
+        summary="A client in the portal: their own questionnaires, appointments, plan goals "
+        "and progress, nothing about anyone else. Multi-factor authentication is offered.",
+        mfa_required=False,
     ),
 }
 

@@ -20,6 +20,8 @@ class Role(models.TextChoices):
     PEER_SPECIALIST = "peer_specialist", "Peer specialist"
     INTAKE_COORDINATOR = "intake_coordinator", "Intake coordinator"
     RESEARCHER = "researcher", "Researcher"
+    # Not staff: a client using the portal, who sees their own record only.
+    CLIENT = "client", "Client (portal)"
 
 
 class Action(models.TextChoices):
@@ -68,6 +70,8 @@ class Purpose(models.TextChoices):
     ADMINISTRATION = "administration", "System administration"
     AUDIT = "audit", "Compliance audit"
     EMERGENCY = "emergency", "Emergency"
+    # HIPAA right of access (45 CFR 164.524): the client reads their own record.
+    SELF = "self", "The client's own access"
 
 
 class Scope(models.TextChoices):
@@ -75,3 +79,4 @@ class Scope(models.TextChoices):
 
     PROGRAM = "program", "Programs the user is assigned to"
     ORGANISATION = "organisation", "The whole organisation"
+    SELF = "self", "The user's own client record"

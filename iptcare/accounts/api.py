@@ -124,8 +124,10 @@ def staff_list(request: HttpRequest) -> list[StaffOut]:
     authorize(
         actor, Action.LIST, actor.organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION
     )
-    users = User.objects.filter(organisation=actor.organisation).prefetch_related(
-        "role_grants", "programs"
+    users = (
+        User.objects.staff()
+        .filter(organisation=actor.organisation)
+        .prefetch_related("role_grants", "programs")
     )
     return [_staff_out(u) for u in users]
 

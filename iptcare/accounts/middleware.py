@@ -80,6 +80,6 @@ class MFARequiredMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return False
-        if user.is_verified():
+        if user.is_verified() or not user.mfa_required:
             return False
         return not request.path.startswith(MFA_EXEMPT_PREFIXES)

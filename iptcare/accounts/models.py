@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from iptcare.access.roles import ROLE_TABLE
 from iptcare.access.vocabulary import Role
 from iptcare.core.models import Organisation, Program
 
@@ -27,6 +28,10 @@ class UserManager(BaseUserManager["User"]):
         user.set_password(password)  # None gives an unusable password: set by the reset link
         user.save(using=self._db)
         return user
+
+    def staff(self) -> models.QuerySet[User]:
+        """Staff accounts: everyone except clients' portal accounts."""
+        return self.get_queryset().filter(portal_account__isnull=True)
 
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", True)
@@ -95,8 +100,26 @@ class User(AbstractBaseUser, PermissionsMixin):
             self._program_cache = cached
         return cached
 
+    @property
+    def portal_client_public_id(self) -> uuid.UUID | None:
+        """The client this user is, for a portal account; None for staff."""
+        if not hasattr(self, "_portal_client_cache"):
+            from iptcare.portal.models import PortalAccount
+
+            self._portal_client_cache: uuid.UUID | None = (
+                PortalAccount.objects.filter(user_id=self.pk)
+                .values_list("client__public_id", flat=True)
+                .first()
+            )
+        return self._portal_client_cache
+
+    @property
+    def mfa_required(self) -> bool:
+        """Staff need a second factor; a client-only account is offered one (the role table)."""
+        return any(ROLE_TABLE[r].mfa_required for r in self.role_set) or not self.role_set
+
     def forget_cached_privileges(self) -> None:
-        for attr in ("_role_cache", "_program_cache"):
+        for attr in ("_role_cache", "_program_cache", "_portal_client_cache"):
             if hasattr(self, attr):
                 delattr(self, attr)
 

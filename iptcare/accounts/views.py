@@ -130,7 +130,8 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         actor, Action.LIST, actor.organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION
     )
     staff = (
-        User.objects.filter(organisation=actor.organisation)
+        User.objects.staff()
+        .filter(organisation=actor.organisation)
         .prefetch_related("role_grants", "programs")
         .order_by("full_name")
     )

@@ -77,9 +77,9 @@ class ClientForm(forms.ModelForm):
 
 def _staff_choices(organisation: Organisation) -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
-        queryset=User.objects.filter(organisation=organisation, is_active=True).order_by(
-            "full_name"
-        ),
+        queryset=User.objects.staff()
+        .filter(organisation=organisation, is_active=True)
+        .order_by("full_name"),
         required=False,
         label="Primary clinician",
     )

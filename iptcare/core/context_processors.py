@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from iptcare.access.roles import ROLE_TABLE
-from iptcare.access.vocabulary import Action, DataCategory, Role
+from iptcare.access.vocabulary import Action, DataCategory, Role, Scope
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
@@ -17,9 +17,14 @@ def site(request: HttpRequest) -> dict[str, Any]:
         "MFA_REQUIRED": settings.IPTCARE_REQUIRE_MFA,
         # Navigation only: every page still asks the access policy.
         "NAV_CLINICAL": any(
-            ROLE_TABLE[r].permits(DataCategory.CLINICAL_RECORD, Action.LIST) for r in roles
+            ROLE_TABLE[r].permits(DataCategory.CLINICAL_RECORD, Action.LIST)
+            and ROLE_TABLE[r].scope != Scope.SELF
+            for r in roles
         ),
         "NAV_CLIENTS": any(
-            ROLE_TABLE[r].permits(DataCategory.DEMOGRAPHICS, Action.LIST) for r in roles
+            ROLE_TABLE[r].permits(DataCategory.DEMOGRAPHICS, Action.LIST)
+            and ROLE_TABLE[r].scope != Scope.SELF
+            for r in roles
         ),
+        "NAV_PORTAL": any(ROLE_TABLE[r].scope == Scope.SELF for r in roles),
     }

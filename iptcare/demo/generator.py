@@ -23,6 +23,8 @@ from iptcare.encounters import demo as encounters_demo
 from iptcare.ipt import demo as ipt_demo
 from iptcare.measures import demo as measures_demo
 from iptcare.plans import demo as plans_demo
+from iptcare.portal import demo as portal_demo
+from iptcare.recovery import demo as recovery_demo
 from iptcare.scheduling import demo as scheduling_demo
 from iptcare.scheduling.models import ATTENDED_STATUSES, Appointment
 
@@ -214,6 +216,9 @@ def generate(*, seed: int = DEFAULT_SEED, clients: int = DEFAULT_CLIENTS) -> Org
     )
     if client_rows:
         _clinical_records(org, program_list, by_email, staff, client_rows, rng)
+        portal_demo.generate(
+            org=org, therapist=by_email["therapist@example.org"], password_hash=password_hash
+        )
     return org
 
 
@@ -333,6 +338,7 @@ def _clinical_records(
         rng=rng,
         cosigner_by_program=supervisors,
     )
+    recovery_demo.generate(episodes=open_episodes, rng=rng, today=today)
     measures_demo.generate(episodes=open_episodes, rng=rng, today=today)
 
 
@@ -342,7 +348,9 @@ def demo_logins() -> list[dict[str, object]]:
     if org is None:
         return []
     users = (
-        User.objects.filter(organisation=org, email__in=[s.email for s in STAFF])
+        User.objects.filter(
+            organisation=org, email__in=[s.email for s in STAFF] + [portal_demo.PORTAL_EMAIL]
+        )
         .prefetch_related("role_grants")
         .order_by("email")
     )

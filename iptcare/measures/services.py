@@ -326,6 +326,10 @@ def alert_resolve(*, actor: User, alert: Alert, version: int, note: str) -> Aler
     return locked
 
 
+# For other apps that admit a client's answers by their own door (the portal): score, store,
+# FHIR and alerts exactly as here, inside the caller's transaction.
+store_administration = _store
+
 __all__ = [
     "AlertKind",
     "IssuedLink",
@@ -335,4 +339,5 @@ __all__ = [
     "link_find",
     "link_issue",
     "link_submit",
+    "store_administration",
 ]

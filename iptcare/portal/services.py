@@ -1,0 +1,164 @@
+"""Inviting a client to the portal, and what a client does there.
+
+The client's account is a ``User`` holding the client role (the role table: their own record
+only, for the "self" purpose; MFA offered, not required) tied to one client by a
+``PortalAccount``. No email ever carries clinical content: not the program's name, not an
+instrument, not a diagnosis — an invitation to an SUD program is itself protected (42 CFR 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from iptcare.access.policy import authorize
+from iptcare.access.vocabulary import Action, DataCategory, Purpose, Role
+from iptcare.accounts.models import RoleGrant, User
+from iptcare.audit.models import Outcome
+from iptcare.audit.services import record
+from iptcare.clients.models import Client
+from iptcare.core.errors import InvalidInput, NotFound
+from iptcare.measures import engine
+from iptcare.measures.models import Administration, MeasureLink, Mode
+from iptcare.portal.models import PortalAccount
+
+
+def _email_problem(email: str) -> str | None:
+    try:
+        validate_email(email)
+    except ValidationError:
+        return "Enter a valid email address."
+    if User.objects.filter(email__iexact=email).exists():
+        return "This email already has an account."
+    return None
+
+
+def portal_invite(*, actor: User, client: Client, email: str, request: HttpRequest) -> User:
+    """Create the client's portal account and email a link to choose a password."""
+    email = email.strip().lower()
+    authorize(
+        actor, Action.UPDATE, client, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT,
+        detail={"portal": "invite"},
+    )  # fmt: skip
+    errors: dict[str, list[str]] = {}
+    if PortalAccount.objects.filter(client=client).exists():
+        errors["email"] = ["This client already has a portal account."]
+    elif problem := _email_problem(email):
+        errors["email"] = [problem]
+    if errors:
+        raise InvalidInput("The invitation was not sent.", field_errors=errors)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email, None, full_name=client.display_name, organisation=client.organisation
+            )
+            RoleGrant.objects.create(user=user, role=Role.CLIENT)
+            PortalAccount.objects.create(
+                user=user, client=client, invited_by=actor, invited_at=timezone.now()
+            )
+            record(
+                actor=actor,
+                action=Action.PRIVILEGE_CHANGE,
+                data_category=DataCategory.DEMOGRAPHICS,
+                outcome=Outcome.SUCCESS,
+                organisation_id=client.organisation.public_id,
+                client_id=client.public_id,
+                resource_type="user",
+                resource_id=str(user.public_id),
+                purpose=Purpose.TREATMENT,
+                reason="client invited to the portal",
+                detail={"subject": email, "before": None, "after": {"roles": ["client"]}},
+            )
+    except IntegrityError as exc:  # a concurrent invitation with the same email or client
+        raise InvalidInput(
+            "The invitation was not sent.",
+            field_errors={"email": ["This email or client already has an account."]},
+        ) from exc
+    transaction.on_commit(lambda: _send_invitation(user=user, request=request))
+    return user
+
+
+def _send_invitation(*, user: User, request: HttpRequest) -> None:
+    path = reverse(
+        "accounts:password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    body = render_to_string("portal/email/invite.txt", {"url": request.build_absolute_uri(path)})
+    send_mail("Your account is ready to set up", body, None, [user.email])
+
+
+def account_of(actor: User) -> PortalAccount:
+    account = (
+        PortalAccount.objects.select_related("client__organisation", "client__program")
+        .filter(user=actor)
+        .first()
+    )
+    if account is None:
+        raise NotFound("No portal account.")
+    return account
+
+
+def requested_link(*, actor: User, link_id: UUID) -> MeasureLink:
+    """A questionnaire the care team asked this client for, still open."""
+    account = account_of(actor)
+    link = MeasureLink.objects.filter(
+        public_id=link_id,
+        client=account.client,
+        used_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).first()
+    if link is None:
+        raise NotFound("This questionnaire is no longer open.")
+    link.client = account.client
+    return link
+
+
+def portal_submit(*, actor: User, link_id: UUID, answers: Mapping[str, Any]) -> Administration:
+    """The client completes a requested questionnaire in the portal (one transaction)."""
+    from iptcare.measures.services import store_administration
+
+    link = requested_link(actor=actor, link_id=link_id)
+    client = link.client
+    authorize(
+        actor, Action.CREATE, client, DataCategory.CLINICAL_RECORD, Purpose.SELF,
+        detail={"measure": link.instrument, "via": "portal"},
+    )  # fmt: skip
+    instrument = engine.get(link.instrument)
+    result = engine.score(instrument, answers, context=_context(client))
+    with transaction.atomic():
+        spent = MeasureLink.objects.filter(
+            pk=link.pk, used_at__isnull=True, expires_at__gt=timezone.now()
+        ).update(used_at=timezone.now())
+        if spent != 1:
+            raise NotFound("This questionnaire is no longer open.")
+        administration = store_administration(
+            client=client,
+            instrument=instrument,
+            answers=dict(answers),
+            result=result,
+            mode=Mode.PORTAL,
+            administered_by=None,
+        )
+        MeasureLink.objects.filter(pk=link.pk).update(administration=administration)
+    return administration
+
+
+def _context(client: Client) -> dict[str, str]:
+    sex = client.sex_assigned_at_birth
+    return {"sex": sex} if sex in {"male", "female"} else {}

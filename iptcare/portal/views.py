@@ -1,0 +1,85 @@
+"""The client portal (clients) and the invitation (staff)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from iptcare.accounts.models import User
+from iptcare.clients.selectors import client_get
+from iptcare.core.errors import DomainError, Forbidden, NotFound
+from iptcare.measures import engine
+from iptcare.measures.forms import QuestionnaireForm
+from iptcare.portal import selectors, services
+
+
+def _actor(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        help_text="The client's own email. The message says only that an account is ready to "
+        "set up — no program name, nothing clinical."
+    )
+
+
+@login_required
+@require_GET
+def portal_home_page(request: HttpRequest) -> HttpResponse:
+    home = selectors.portal_home(actor=_actor(request))
+    return render(request, "portal/home.html", {"home": home})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def portal_questionnaire_page(request: HttpRequest, link_id: UUID) -> HttpResponse:
+    actor = _actor(request)
+    link = services.requested_link(actor=actor, link_id=link_id)
+    instrument = engine.get(link.instrument)
+    form = QuestionnaireForm(request.POST or None, instrument=instrument)
+    if request.method == "POST" and form.is_valid():
+        try:
+            administration = services.portal_submit(
+                actor=actor, link_id=link_id, answers=form.answers()
+            )
+        except engine.InvalidAnswers as exc:
+            form.add_answer_errors(exc.errors)
+        else:
+            safety = any(f.get("severity") == "safety" for f in administration.flags)
+            return render(request, "measures/link_done.html", {"safety": safety})
+    return render(
+        request,
+        "portal/questionnaire.html",
+        {"instrument": instrument, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def portal_invite_page(request: HttpRequest, client_id: UUID) -> HttpResponse:
+    actor = _actor(request)
+    client = client_get(actor=actor, public_id=client_id)
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.portal_invite(
+                actor=actor, client=client, email=form.cleaned_data["email"], request=request
+            )
+        except (Forbidden, NotFound):
+            raise
+        except DomainError as exc:
+            for field, errors in exc.field_errors.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, "Invitation sent.")
+            return redirect("measures:client", client_id=client.public_id)
+    return render(request, "portal/invite.html", {"client": client, "form": form}, status=400)
