@@ -151,7 +151,7 @@ def carla(alice: User, client_record: Client) -> User:
     user = User.objects.create_user(
         "carla@example.net", None, full_name="Carla", organisation=client_record.organisation
     )
-    RoleGrant.objects.create(user=user, role="client")
+    RoleGrant.objects.create(user=user, role="portal_client")
     PortalAccount.objects.create(
         user=user, client=other, invited_by=alice, invited_at=other.created_at
     )

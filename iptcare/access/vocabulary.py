@@ -21,7 +21,7 @@ class Role(models.TextChoices):
     INTAKE_COORDINATOR = "intake_coordinator", "Intake coordinator"
     RESEARCHER = "researcher", "Researcher"
     # Not staff: a client using the portal, who sees their own record only.
-    CLIENT = "client", "Client (portal)"
+    CLIENT = "portal_client", "Client (portal)"
 
 
 class Action(models.TextChoices):

@@ -80,7 +80,7 @@ def portal_invite(*, actor: User, client: Client, email: str, request: HttpReque
                 resource_id=str(user.public_id),
                 purpose=Purpose.TREATMENT,
                 reason="client invited to the portal",
-                detail={"subject": email, "before": None, "after": {"roles": ["client"]}},
+                detail={"subject": email, "before": None, "after": {"roles": [str(Role.CLIENT)]}},
             )
     except IntegrityError as exc:  # a concurrent invitation with the same email or client
         raise InvalidInput(

@@ -35,17 +35,23 @@ def test_parse_target(text: str, expected: Target | None) -> None:
     assert parse_target(text) == expected
 
 
+HELP = 'A comparison with a score, e.g. "< 10" or ">= 5".'
+NO_TOTAL = "Readiness Ruler (importance and confidence) has no total score to set a target on."
+RANGE = "Patient Health Questionnaire-9 (PHQ-9) scores run from 0 to 27."
+
+
 @pytest.mark.parametrize(
     ("code", "target", "problems"),
     [
         ("phq-9", "< 10", {}),
         ("phq-9", "<= 27", {}),
         ("", "", {}),
-        ("phq-9", "< 28", {"target_text": "Patient Health Questionnaire-9 (PHQ-9) scores run from 0 to 27."}),
-        ("phq-9", "under ten", {"target_text": 'A comparison with a score, e.g. "< 10" or ">= 5".'}),
-        ("phq-9", "", {"target_text": 'Set a target. A comparison with a score, e.g. "< 10" or ">= 5".'}),
+        ("phq-9", "< 28", {"target_text": RANGE}),
+        ("phq-9", "under ten", {"target_text": HELP}),
+        ("phq-9", "", {"target_text": f"Set a target. {HELP}"}),
         ("", "< 10", {"target_text": "Choose a measure for this target."}),
         ("phq-10", "< 10", {"measure_code": "No such instrument."}),
+        ("readiness-ruler", "> 5", {"measure_code": NO_TOTAL}),
     ],
 )  # fmt: skip
 def test_target_problems(code: str, target: str, problems: dict[str, str]) -> None:

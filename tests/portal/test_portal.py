@@ -84,9 +84,8 @@ def test_invitation_creates_a_client_account_and_emails_nothing_clinical(
         assert clinical.lower() not in text
     assert "/account/password/reset/" in message.body
     event = AuditEvent.objects.filter(action="privilege_change").latest("seq")
-    assert event.client_id == client_record.public_id and event.detail["after"]["roles"] == [
-        "client"
-    ]
+    assert event.client_id == client_record.public_id
+    assert event.detail["after"]["roles"] == ["portal_client"]
 
 
 @pytest.mark.parametrize(
