@@ -28,11 +28,13 @@ from bench.server import (
     gunicorn,
     prepare_database,
 )
+from bench.submit import SCENARIO as SUBMIT
+from bench.submit import measure_queries, run_submit_scenario
 
 DEMO_USER = "therapist@example.org"
 DEMO_PASSWORD = "lighthouse-demo-2026"  # noqa: S105 -- the published demo login
 F0_PATH = "/_bench/f0"
-SCENARIOS = ("f0", "audited_page", "chart_open", "caseload")
+SCENARIOS = ("f0", "audited_page", "chart_open", "caseload", "questionnaire_submit")
 # Audit events each scenario's request must write with audit on (None: reported, not checked).
 # audited_page is the client edit form: one access decision, one event. The chart composes four
 # audited reads (identity, clinical record, appointments, notes).
@@ -40,6 +42,8 @@ EXPECTED_EVENTS: dict[str, float | None] = {
     "audited_page": 1.0,
     "chart_open": 4.0,
     "caseload": None,
+    # The client's submit through a link: one event (the administration it created).
+    "questionnaire_submit": 1.0,
 }
 
 
@@ -122,6 +126,31 @@ def measure_server(
         checks["client_path"] = client_path
 
     for scenario in args.scenario_list:
+        if scenario == SUBMIT:
+            floor_run = results.get("f0")
+            submit_results, submit_checks = run_submit_scenario(
+                port,
+                env,
+                concurrency=args.concurrency,
+                seconds=args.seconds,
+                warmup=args.warmup,
+                f0_rps=floor_run.rps if floor_run is not None else None,
+                progress=progress,
+            )
+            results.update(submit_results)
+            expected_events = EXPECTED_EVENTS[SUBMIT] if audit else 0.0
+            for name, check in submit_checks.items():
+                check["audit_events_per_request_expected"] = expected_events
+                checks[name] = check
+                per_request = check["audit_events_per_request"]
+                if abs(per_request - (expected_events or 0.0)) > 0.01:
+                    progress(f"  WARNING: {per_request:.3f} audit events per {name} request")
+                if abs(check["administrations_per_request"] - 1.0) > 0.01:
+                    progress(
+                        f"  WARNING: {check['administrations_per_request']:.3f} "
+                        f"administrations per {name} request, expected 1"
+                    )
+            continue
         if scenario == "f0":
             sessions = [HttpSession(HOST, port) for _ in range(args.concurrency)]
             path = F0_PATH
@@ -169,6 +198,7 @@ def run(args: argparse.Namespace) -> int:
     vendor = "postgresql" if postgres else "sqlite"
     runs: dict[str, dict[str, LoadResult]] = {}
     checks: dict[str, dict[str, Any]] = {}
+    submit_queries: dict[str, Any] | None = None
     with tempfile.TemporaryDirectory(prefix="iptcare-bench-") as tmp:
         var_dir = Path(tmp)
         env = base_env(var_dir, args.database_url)
@@ -179,6 +209,9 @@ def run(args: argparse.Namespace) -> int:
             progress(f"migrating and loading the demo ({args.clients} clients) into {vendor}")
             demo_output = prepare_database(env, args.clients)
             progress(demo_output.splitlines()[-1] if demo_output else "demo loaded")
+            if SUBMIT in args.scenario_list:
+                progress("counting the SQL statements of one questionnaire submit (in-process)")
+                submit_queries = measure_queries(dict(env, IPTCARE_AUDIT_ENABLED="1"))
             for audit in (True, False):
                 label = "on" if audit else "off"
                 progress(f"starting gunicorn with IPTCARE_AUDIT_ENABLED={int(audit)}")
@@ -217,6 +250,7 @@ def run(args: argparse.Namespace) -> int:
         },
         "checks": checks,
         "audit_overhead": overheads,
+        "queries_per_submit": submit_queries,
     }
     path = write_json(document, started)
     header = (
@@ -225,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
         f"{args.clients} demo clients  |  {machine['cpu_count']} CPUs, Python {machine['python']}"
         f"  |  commit {(machine['git_commit'] or 'unknown')[:12]}"
     )
-    print(render_table(runs, overheads, header, checks))
+    print(render_table(runs, overheads, header, checks, submit_queries))
     try:
         shown = path.relative_to(Path.cwd())
     except ValueError:

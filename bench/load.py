@@ -1,4 +1,10 @@
-"""Closed-loop load generator: N threads, one keep-alive connection each, for a fixed time."""
+"""Load generator: N threads, one keep-alive connection each, for a fixed time.
+
+Closed loop by default (each thread sends its next request as soon as the last one answers);
+with ``rate`` a paced loop instead: the threads share a fixed schedule of ``rate`` requests per
+second, and each latency is measured from the request's *scheduled* time, so a server that
+falls behind shows its queueing in the latency instead of silently lowering the rate.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,19 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bench.client import CONNECTION_ERRORS, HttpSession
+
+
+class PoolExhausted(Exception):
+    """A scenario whose requests are single-use (e.g. fresh links) ran out of them."""
+
+
+# One request on a session, returning the HTTP status; may raise PoolExhausted.
+Sender = Callable[[HttpSession], int]
 
 
 @dataclass
@@ -31,6 +45,8 @@ class LoadResult:
     ok_total: int  # 2xx answers including the warm-up (to check audit events per request)
     statuses: dict[str, int] = field(default_factory=dict)
     ratio_to_f0: float | None = None
+    rate_target: float | None = None  # requests/s of a paced run; None for a closed loop
+    pool_exhausted: bool = False  # single-use requests ran out before the deadline
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,24 +72,54 @@ class _WorkerLog:
     warmup: int = 0
     ok_total: int = 0
     last_finish: float = 0.0
+    exhausted: bool = False
+
+
+@dataclass(frozen=True)
+class _Pace:
+    """Thread ``index`` of ``threads`` sends its k-th request at start + (k * threads + index)
+    / rate: together, ``rate`` requests per second."""
+
+    rate: float
+    index: int
+    threads: int
+
+    def due(self, start: float, k: int) -> float:
+        return start + (k * self.threads + self.index) / self.rate
 
 
 def _worker(
     session: HttpSession,
-    path: str,
+    send: Sender,
     start: threading.Barrier,
     measure_from: list[float],
     deadline: list[float],
     log: _WorkerLog,
+    pace: _Pace | None = None,
 ) -> None:
     start.wait()
     measure_start, stop_at = measure_from[0], deadline[0]
+    schedule_start = measure_from[1]
+    k = 0
     while True:
-        began = time.perf_counter()
-        if began >= stop_at:
-            break
+        if pace is not None:
+            due = pace.due(schedule_start, k)
+            k += 1
+            if due >= stop_at:
+                break
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            began = due  # latency from the scheduled time: queueing included
+        else:
+            began = time.perf_counter()
+            if began >= stop_at:
+                break
         try:
-            status = session.status_only(path)
+            status = send(session)
+        except PoolExhausted:
+            log.exhausted = True
+            break
         except CONNECTION_ERRORS:
             status = 0  # counted as an error; the session reconnects on its next request
             session.close()
@@ -97,21 +143,37 @@ def run_load(
     sessions: Sequence[HttpSession],
     seconds: float,
     warmup: float,
+    send: Sender | None = None,
+    rate: float | None = None,
 ) -> LoadResult:
     """Hammer ``path`` from one thread per session for ``warmup + seconds``, then summarise.
 
-    Requests that *start* during the warm-up are not measured; every thread stops starting new
-    requests at the deadline, so the run ends after at most one request timeout past it.
+    ``send`` replaces the plain GET of ``path`` (``path`` then only labels the result); ``rate``
+    paces the threads (see the module docstring). Requests that *start* (or, paced, are due)
+    during the warm-up are not measured; every thread stops starting new requests at the
+    deadline, so the run ends after at most one request timeout past it. If ``send`` runs out
+    of single-use requests, the measured window ends with the last answer.
     """
     concurrency = len(sessions)
+    if rate is not None and rate <= 0:
+        raise ValueError("rate must be positive")
+    sender: Sender = send if send is not None else (lambda session: session.status_only(path))
     barrier = threading.Barrier(concurrency + 1)
-    measure_from = [0.0]
+    measure_from = [0.0, 0.0]  # [start of the measured window, start of the schedule]
     deadline = [0.0]
     logs = [_WorkerLog() for _ in sessions]
     threads = [
         threading.Thread(
             target=_worker,
-            args=(s, path, barrier, measure_from, deadline, log),
+            args=(
+                s,
+                sender,
+                barrier,
+                measure_from,
+                deadline,
+                log,
+                _Pace(rate, i, concurrency) if rate is not None else None,
+            ),
             name=f"bench-{scenario}-{i}",
             daemon=True,
         )
@@ -121,6 +183,7 @@ def run_load(
         thread.start()
     now = time.perf_counter()
     measure_from[0] = now + warmup
+    measure_from[1] = now
     deadline[0] = now + warmup + seconds
     barrier.wait()
     join_by = deadline[0] + max(s.timeout for s in sessions) + 5.0
@@ -134,7 +197,13 @@ def run_load(
     for log in logs:
         statuses.update(log.statuses)
     last = max((log.last_finish for log in logs), default=0.0)
-    window = max(last - measure_from[0], seconds) if latencies else seconds
+    exhausted = any(log.exhausted for log in logs)
+    if not latencies:
+        window = seconds
+    elif exhausted:
+        window = max(last - measure_from[0], 1e-3)
+    else:
+        window = max(last - measure_from[0], seconds)
     ms = [x * 1000.0 for x in latencies]
     return LoadResult(
         scenario=scenario,
@@ -152,4 +221,6 @@ def run_load(
         warmup_requests=sum(log.warmup for log in logs),
         ok_total=sum(log.ok_total for log in logs),
         statuses={str(code): count for code, count in sorted(statuses.items())},
+        rate_target=rate,
+        pool_exhausted=exhausted,
     )

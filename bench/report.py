@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.load import LoadResult
 from bench.server import ROOT
+from bench.submit import GOAL_HALF_P95_MS, GOAL_QUERIES, GOAL_RATIO_TO_F0, HALF, SCENARIO
 
 RESULTS_DIR = ROOT / "bench" / "results"
 AUDIT_P50_GOAL_PCT = 10.0
@@ -88,9 +89,10 @@ def render_table(
     overheads: list[dict[str, Any]],
     header: str,
     checks: dict[str, dict[str, Any]] | None = None,
+    submit_queries: dict[str, Any] | None = None,
 ) -> str:
     columns = ["audit", "scenario", "requests", "errors", "p50 ms", "p95 ms", "p99 ms", "req/s"]
-    columns.append("vs F0")
+    columns += ["vs F0", "rate"]
     rows: list[list[str]] = []
     for audit, results in runs.items():
         for result in results.values():
@@ -105,6 +107,7 @@ def render_table(
                     _fmt(result.p99_ms, ".2f"),
                     _fmt(result.rps, ".1f"),
                     _fmt(result.ratio_to_f0, ".2f"),
+                    "max" if result.rate_target is None else f"{result.rate_target:.1f}/s",
                 ]
             )
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
@@ -141,6 +144,7 @@ def render_table(
             out.append(
                 f"Goal {scenario} p95 <= 200 ms (audit on): {measured.p95_ms:.1f} ms, {verdict}"
             )
+    out += _submit_lines(runs, checks or {}, submit_queries)
     if not overheads:
         out.append("Audit overhead: not measured (needs the same scenario with audit on and off).")
     for o in overheads:
@@ -155,3 +159,48 @@ def render_table(
             f"throughput {_fmt(o['throughput_change_pct'], '+.1f')} %)"
         )
     return "\n".join(out)
+
+
+def _submit_lines(
+    runs: dict[str, dict[str, LoadResult]],
+    checks: dict[str, dict[str, Any]],
+    queries: dict[str, Any] | None,
+) -> list[str]:
+    """Issue 5's goals for the questionnaire submit: >= 0.3 x F0 throughput, p95 <= 50 ms at
+    half the maximum load, <= 8 SQL statements per submit."""
+    out: list[str] = []
+    for audit, results in runs.items():
+        full, half = results.get(SCENARIO), results.get(HALF)
+        if full is not None and full.ratio_to_f0 is not None:
+            verdict = "MET" if full.ratio_to_f0 >= GOAL_RATIO_TO_F0 else "NOT MET"
+            out.append(
+                f"Goal {SCENARIO} throughput >= {GOAL_RATIO_TO_F0:g} x F0 (audit {audit}): "
+                f"{full.ratio_to_f0:.2f} x ({full.rps:.1f} req/s), {verdict}"
+            )
+        if half is not None:
+            verdict = "MET" if half.p95_ms <= GOAL_HALF_P95_MS else "NOT MET"
+            out.append(
+                f"Goal {SCENARIO} p95 <= {GOAL_HALF_P95_MS:g} ms at half load (audit {audit}, "
+                f"fixed rate {half.rate_target or 0:.1f} req/s): {half.p95_ms:.1f} ms, {verdict}"
+            )
+        for name in (SCENARIO, HALF):
+            check = checks.get(audit, {}).get(name)
+            if isinstance(check, dict) and "administrations_per_request" in check:
+                out.append(
+                    f"  {name}, audit {audit}: {check['administrations_per_request']:.3f} "
+                    f"administrations per request, {check['alerts_raised']} alerts raised, "
+                    f"{check['links_left']} of {check['links_issued']} links unused"
+                )
+    if queries:
+        for case in ("no_safety_flag", "safety_flag"):
+            measured = queries.get(case)
+            if not isinstance(measured, dict):
+                continue
+            verdict = "MET" if measured["service"] <= GOAL_QUERIES else "NOT MET"
+            out.append(
+                f"SQL statements per submit ({case.replace('_', ' ')}, {queries['vendor']}, "
+                f"BEGIN/COMMIT included): {measured['service']} in the service, "
+                f"{measured['page_post']} for the whole form POST; goal <= {GOAL_QUERIES}: "
+                f"{verdict}"
+            )
+    return out

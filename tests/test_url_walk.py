@@ -43,6 +43,7 @@ SELF_SERVICE = {
     "caseload/",  # lists only episodes whose primary clinician is this user
     "alerts/",  # lists only alerts of this user's clients or of programs they supervise
     "portal/",  # a client's own page; 404 for anyone without a portal account
+    "api/v1/alerts",  # the same inbox over the API
     # Published instruments and stateless scoring: reference facts, no one's data.
     "api/v1/instruments",
     "api/v1/instruments/<code>",

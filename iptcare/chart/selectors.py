@@ -22,6 +22,8 @@ from iptcare.encounters.models import SessionNote
 from iptcare.encounters.selectors import client_timeline_notes, unsigned_note_counts
 from iptcare.ipt.phases import PhaseInfo
 from iptcare.ipt.selectors import ipt_status_for_clients
+from iptcare.measures.schedules import DueStatus
+from iptcare.measures.selectors import LatestScore, measures_status_for_clients
 from iptcare.plans.selectors import plan_review_status_for_clients
 from iptcare.scheduling.models import Appointment
 from iptcare.scheduling.selectors import (
@@ -45,6 +47,11 @@ class CaseloadRow:
     plan_review_due: date | None = None
     plan_overdue: bool = False
     ipt: PhaseInfo | None = None
+    latest_scores: tuple[LatestScore, ...] = ()
+    open_alerts: int = 0
+    safety_alerts: int = 0
+    measures_overdue: tuple[DueStatus, ...] = ()
+    measures_due: tuple[DueStatus, ...] = ()
 
 
 def caseload(*, actor: User) -> list[CaseloadRow]:
@@ -77,6 +84,7 @@ def _caseload(*, actor: User) -> list[CaseloadRow]:
     drafts = unsigned_note_counts(author=actor, client_ids=client_ids)
     plans = plan_review_status_for_clients(client_ids=client_ids)
     ipt = ipt_status_for_clients(client_ids=client_ids)
+    measures = measures_status_for_clients(client_ids=client_ids)
     return [
         CaseloadRow(
             episode=e,
@@ -88,6 +96,11 @@ def _caseload(*, actor: User) -> list[CaseloadRow]:
             plan_review_due=plans[e.client_id].review_due if e.client_id in plans else None,
             plan_overdue=plans[e.client_id].overdue if e.client_id in plans else False,
             ipt=ipt.get(e.client_id),
+            latest_scores=measures[e.client_id].latest,
+            open_alerts=measures[e.client_id].open_alerts,
+            safety_alerts=measures[e.client_id].safety_alerts,
+            measures_overdue=tuple(measures[e.client_id].overdue),
+            measures_due=tuple(measures[e.client_id].due_now),
         )
         for e in episodes
     ]

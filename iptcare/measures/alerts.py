@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -133,8 +134,10 @@ def raise_alert(
     finding: Finding,
     source_type: str = "",
     source_id: str = "",
+    fallback_clinician: Any = None,
 ) -> Alert:
-    """Open an alert for ``finding`` unless one for the same cause is still unresolved."""
+    """Open an alert for ``finding`` unless one for the same cause is still unresolved. It goes
+    to the episode's primary clinician, else to ``fallback_clinician`` (who recorded the cause)."""
     existing = (
         Alert.objects.filter(client=client, dedupe_key=finding.dedupe_key)
         .exclude(status=AlertStatus.RESOLVED)
@@ -156,7 +159,11 @@ def raise_alert(
                 source_type=source_type,
                 source_id=source_id,
                 dedupe_key=finding.dedupe_key,
-                clinician=episode.primary_clinician if episode is not None else None,
+                clinician=(
+                    episode.primary_clinician
+                    if episode is not None and episode.primary_clinician_id is not None
+                    else fallback_clinician
+                ),
                 raised_at=timezone.now(),
             )
     except IntegrityError:  # raised concurrently by another request: keep theirs
@@ -180,19 +187,53 @@ def _sessions_attended(episode: Episode | None) -> int:
 
 
 def evaluate_administration(
-    *, administration: Administration, instrument: engine.Instrument, episode: Episode | None
+    *,
+    administration: Administration,
+    instrument: engine.Instrument,
+    episode: Episode | None,
+    history: tuple[float | None, int] | None = None,
 ) -> list[Alert]:
-    """Run every administration rule for a just-stored administration (in its transaction)."""
+    """Run every administration rule for a just-stored administration (in its transaction).
+
+    ``history`` is (the earliest scored total of this instrument in ``episode`` before this
+    administration, the sessions attended since admission) when the caller has read it already
+    (``link_submit`` does, with the link); otherwise it is read here."""
     client = administration.client
     source = ("administration", str(administration.public_id))
-    findings = safety_findings(instrument.code, administration.flags, source[1])
-    if administration.total is not None and instrument.reliable_change is not None:
-        series = Administration.objects.filter(
-            client=client, instrument=instrument.code, total__isnull=False
+    # A safety finding's key names this very administration, so no alert can exist for it yet:
+    # insert without the dedupe read (one statement for all of them).
+    safety = [
+        Alert(
+            organisation_id=client.organisation_id,
+            program_id=client.program_id,
+            client=client,
+            episode=episode,
+            kind=f.kind,
+            immediate=f.immediate,
+            title=f.title[:200],
+            detail=f.detail,
+            source_type=source[0],
+            source_id=source[1],
+            dedupe_key=f.dedupe_key,
+            clinician_id=episode.primary_clinician_id if episode is not None else None,
+            raised_at=timezone.now(),
         )
-        if episode is not None:
-            series = series.filter(episode=episode)
-        baseline = series.order_by("completed_at").values_list("total", flat=True).first()
+        for f in safety_findings(instrument.code, administration.flags, source[1])
+    ]
+    raised = Alert.objects.bulk_create(safety) if safety else []
+    findings: list[Finding] = []
+    if administration.total is not None and instrument.reliable_change is not None:
+        attended: int | None = None
+        if history is not None:
+            prior, attended = history
+            baseline: float | None = prior if prior is not None else administration.total
+        else:
+            series = Administration.objects.filter(
+                client=client, instrument=instrument.code, total__isnull=False
+            )
+            if episode is not None:
+                series = series.filter(episode=episode)
+            baseline = series.order_by("completed_at").values_list("total", flat=True).first()
         if baseline is not None:
             deterioration = deterioration_finding(instrument, baseline, administration.total)
             if deterioration is not None:
@@ -202,12 +243,12 @@ def evaluate_administration(
                     instrument,
                     baseline,
                     administration.total,
-                    _sessions_attended(episode),
+                    attended if attended is not None else _sessions_attended(episode),
                     not_on_track_session(),
                 )
                 if off_track is not None:
                     findings.append(off_track)
-    return [
+    return raised + [
         raise_alert(
             client=client, episode=episode, finding=f, source_type=source[0], source_id=source[1]
         )
@@ -235,3 +276,113 @@ def evaluate_attendance(*, client: Client) -> Alert | None:
         .first()
     )
     return raise_alert(client=client, episode=episode, finding=finding, source_type="appointments")
+
+
+# --- screens and returns to use (from iptcare.recovery) -----------------------------------------
+
+# DOMAIN.md §3 and issue 5: an unexpected positive after abstinence is a relapse event; an opioid
+# return to use after >= 7 days of abstinence carries overdose risk (tolerance is lost), so the
+# alert prompts naloxone. The >= 7-day threshold is the product's rule (issue 5), applied by
+# iptcare.recovery.abstinence when it marks an event's ``overdose_risk``.
+NALOXONE_PROMPT = (
+    "Tolerance falls quickly after a break from opioids, so the usual amount can now cause an "
+    "overdose. Contact the client today: make sure they have naloxone and know how to use it, "
+    "and review their overdose safety plan."
+)
+
+
+def unexpected_positive_finding(screen_id: str, substances: Sequence[str]) -> Finding | None:
+    if not substances:
+        return None
+    listed = ", ".join(substances)
+    return Finding(
+        kind=AlertKind.UNEXPECTED_POSITIVE,
+        title=f"Unexpected positive screen: {listed}",
+        detail="Not explained by a recorded medication. Discuss it with the client without "
+        "judgement and review the plan.",
+        dedupe_key=f"screen:{screen_id}",
+    )
+
+
+def return_to_use_findings(
+    *, event_id: str, substance: str, source: str, after_days: int | None, overdose_risk: bool
+) -> list[Finding]:
+    """A reported or calendar return to use raises a return-to-use alert (a screen's is already
+    covered by its unexpected-positive alert); an overdose-risk one always raises the
+    immediate overdose alert with the naloxone prompt."""
+    out: list[Finding] = []
+    after = f" after {after_days} days without use" if after_days is not None else ""
+    if source != "screen":
+        out.append(
+            Finding(
+                kind=AlertKind.RETURN_TO_USE,
+                title=f"Return to use: {substance}{after}",
+                detail="Recorded from the client's calendar or report. Review triggers and the "
+                "plan with the client.",
+                dedupe_key=f"return:{event_id}",
+            )
+        )
+    if overdose_risk:
+        out.append(
+            Finding(
+                kind=AlertKind.OVERDOSE_RISK,
+                title=f"Overdose risk: opioid use{after}",
+                detail=NALOXONE_PROMPT,
+                dedupe_key=f"overdose:{event_id}",
+                immediate=True,
+            )
+        )
+    return out
+
+
+def evaluate_recovery(
+    *,
+    client: Client,
+    screen: object | None = None,
+    unexpected: Sequence[str] = (),
+    events: Sequence[object] = (),
+    recorded_by: Any = None,
+) -> list[Alert]:
+    """Alerts for a recorded screen's unexpected positives and for new return-to-use events
+    (``iptcare.recovery`` calls this inside its transaction)."""
+    episode = (
+        Episode.objects.filter(client=client, status__in=("referred", "admitted"))
+        .select_related("primary_clinician")
+        .order_by("-referral_date")
+        .first()
+    )
+    raised: list[Alert] = []
+    if screen is not None:
+        screen_id = str(getattr(screen, "public_id", ""))
+        finding = unexpected_positive_finding(screen_id, unexpected)
+        if finding is not None:
+            raised.append(
+                raise_alert(
+                    client=client,
+                    episode=episode,
+                    finding=finding,
+                    source_type="drug_screen",
+                    source_id=screen_id,
+                    fallback_clinician=recorded_by,
+                )
+            )
+    for event in events:
+        event_id = str(getattr(event, "public_id", ""))
+        for finding in return_to_use_findings(
+            event_id=event_id,
+            substance=str(event.get_substance_display()),  # type: ignore[attr-defined]
+            source=str(getattr(event, "source", "")),
+            after_days=getattr(event, "after_abstinent_days", None),
+            overdose_risk=bool(getattr(event, "overdose_risk", False)),
+        ):
+            raised.append(
+                raise_alert(
+                    client=client,
+                    episode=episode,
+                    finding=finding,
+                    source_type="return_to_use_event",
+                    source_id=event_id,
+                    fallback_clinician=recorded_by,
+                )
+            )
+    return raised

@@ -49,12 +49,17 @@ def progress_svg(
     bands: Sequence[BandArea] = (),
     reliable_change: float | None = None,
     markers: Sequence[Marker] = (),
+    sessions: Sequence[date] = (),
     id_prefix: str = "progress",
 ) -> str:
-    """``low``/``high``: the instrument's score range. The baseline is the first point."""
+    """``low``/``high``: the instrument's score range. The baseline is the first point.
+    ``markers`` are labelled vertical lines (IPT phases); ``sessions`` are ticks on the time
+    axis (attended sessions)."""
     span_y = (high - low) or 1.0
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     days = [p.when for p in points] + [m.when for m in markers]
+    if points:  # sessions outside the scored period do not stretch the axis
+        sessions = [d for d in sessions if points[0].when <= d <= points[-1].when]
     first, last = (min(days), max(days)) if days else (date.today(), date.today())
     span_x = max((last - first).days, 1)
 
@@ -70,6 +75,9 @@ def progress_svg(
     desc_parts = [f"{len(points)} scores from {first:%d %b %Y} to {last:%d %b %Y}."]
     if points:
         desc_parts.append(f"Baseline {baseline:g}; latest {points[-1].score:g}.")
+    if sessions:
+        desc_parts.append(f"{len(sessions)} attended sessions are marked on the time axis.")
+    desc_parts += [f"{m.label} from {m.when:%d %b %Y}." for m in markers]
     title_id, desc_id = f"{id_prefix}-title", f"{id_prefix}-desc"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
@@ -104,6 +112,12 @@ def progress_svg(
             f'stroke="#999" stroke-dasharray="2 3"/>'
             f'<text x="{_num(mx + 2)}" y="{TOP + 9}" font-size="9" fill="#555">'
             f"{escape(marker.label)}</text>"
+        )
+    for day in sessions:
+        sx = x(day)
+        parts.append(
+            f'<line class="session" data-date="{day.isoformat()}" x1="{_num(sx)}" '
+            f'x2="{_num(sx)}" y1="{TOP + plot_h}" y2="{TOP + plot_h - 6}" stroke="#666"/>'
         )
     # Axes and y ticks at the range ends and band edges.
     parts.append(

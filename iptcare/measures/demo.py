@@ -3,6 +3,10 @@
 Bulk writes only. Trajectories: improving, flat, deteriorating, a safety flag, and dropout (a
 run of no-shows, from the scheduling demo). The alert rules are the same pure functions the
 services use, so what the demo shows is what the product would raise.
+
+Every chosen episode also gets a stored measure schedule (the program default; some add a
+monthly AUDIT-C), AUDIT and DAST-10 at admission for most, and the "measure overdue" alerts the
+daily sweep would raise for what its schedule says is overdue today.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from iptcare.clients.models import Episode
-from iptcare.measures import alerts, engine, fhir
-from iptcare.measures.models import Administration, Alert, AlertStatus, Mode
-from iptcare.scheduling.models import Appointment
+from iptcare.measures import alerts, engine, fhir, schedules
+from iptcare.measures.models import Administration, Alert, AlertStatus, MeasureSchedule, Mode
+from iptcare.measures.schedule_services import overdue_finding
+from iptcare.scheduling.models import ATTENDED_STATUSES, Appointment
 
 # More would make `iptcare demo --clients 20000` slow for no gain in what the demo shows.
 MAX_EPISODES = 600
@@ -66,12 +71,70 @@ def _answers(instrument: engine.Instrument, total: int, rng: random.Random) -> d
     return answers
 
 
+def _administration(
+    episode: Episode,
+    instrument: engine.Instrument,
+    answers: dict[str, str],
+    at: datetime,
+    mode: str,
+) -> Administration:
+    result = engine.score(instrument, answers)
+    public_id = uuid.uuid4()
+    return Administration(
+        public_id=public_id,
+        organisation_id=episode.organisation_id,
+        program_id=episode.program_id,
+        client_id=episode.client_id,
+        episode_id=episode.pk,
+        instrument=instrument.code,
+        instrument_version=instrument.version,
+        mode=mode,
+        administered_by_id=episode.primary_clinician_id,
+        completed_at=at,
+        answers=answers,
+        item_scores=dict(result.item_scores),
+        total=result.total,
+        band=result.band.code if result.band else "",
+        band_label=result.band.label if result.band else "",
+        subscales=dict(result.subscales),
+        flags=[f.to_dict() for f in result.flags],
+        screens=[s.to_dict() for s in result.screens],
+        complete=result.complete,
+        missing=list(result.missing),
+        questionnaire_response=fhir.questionnaire_response(
+            instrument=instrument,
+            answers=answers,
+            result=result,
+            administration_id=public_id,
+            client_id=episode.client.public_id,
+            authored=at,
+        ),
+        observations=fhir.observations(
+            instrument=instrument,
+            result=result,
+            administration_id=public_id,
+            client_id=episode.client.public_id,
+            effective=at,
+        ),
+    )
+
+
+# Share of demo episodes whose AUDIT and DAST-10 were given at admission; the rest show as
+# overdue on the caseload and in the alert inbox.
+ADMISSION_SCREENS_GIVEN = 0.85
+# Share of demo episodes whose clinician added a monthly AUDIT-C to the program default.
+MONTHLY_AUDIT_C = 0.15
+
+
 def generate(*, episodes: Sequence[Episode], rng: random.Random, today: date) -> int:
     chosen = [e for e in episodes if e.admission_date is not None][:MAX_EPISODES]
     phq9, gad7 = engine.get("phq-9"), engine.get("gad-7")
+    screens = [(engine.get("audit"), 40), (engine.get("dast-10"), 10)]
     tz = timezone.get_current_timezone()
     rows: list[Administration] = []
     new_alerts: list[Alert] = []
+    plans: list[MeasureSchedule] = []
+    given: dict[int, dict[str, list[date]]] = {}
     now = timezone.now()
     for episode in chosen:
         assert episode.admission_date is not None
@@ -80,6 +143,7 @@ def generate(*, episodes: Sequence[Episode], rng: random.Random, today: date) ->
         n = max(2, min(7, days // 14 + 1))
         dates = [episode.admission_date + timedelta(days=round(i * days / n)) for i in range(n)]
         series: dict[str, list[Administration]] = {}
+        mine: list[Administration] = []
         for instrument, high in ((phq9, 27), (gad7, 21)):
             for i, (day, total) in enumerate(zip(dates, _totals(kind, n, high, rng), strict=True)):
                 answers = _answers(instrument, total, rng)
@@ -89,48 +153,40 @@ def generate(*, episodes: Sequence[Episode], rng: random.Random, today: date) ->
                         answers["9"] = "1"
                 if kind == "incomplete" and i == n - 1:
                     answers.pop(next(iter(answers)))
-                result = engine.score(instrument, answers)
                 at = datetime.combine(day, time(10, 0), tzinfo=tz)
-                public_id = uuid.uuid4()
-                row = Administration(
-                    public_id=public_id,
-                    organisation_id=episode.organisation_id,
-                    program_id=episode.program_id,
-                    client_id=episode.client_id,
-                    episode_id=episode.pk,
-                    instrument=instrument.code,
-                    instrument_version=instrument.version,
-                    mode=Mode.LINK if rng.random() < 0.3 else Mode.IN_SESSION,
-                    administered_by_id=episode.primary_clinician_id,
-                    completed_at=at,
-                    answers=answers,
-                    item_scores=dict(result.item_scores),
-                    total=result.total,
-                    band=result.band.code if result.band else "",
-                    band_label=result.band.label if result.band else "",
-                    subscales=dict(result.subscales),
-                    flags=[f.to_dict() for f in result.flags],
-                    screens=[s.to_dict() for s in result.screens],
-                    complete=result.complete,
-                    missing=list(result.missing),
-                    questionnaire_response=fhir.questionnaire_response(
-                        instrument=instrument,
-                        answers=answers,
-                        result=result,
-                        administration_id=public_id,
-                        client_id=episode.client.public_id,
-                        authored=at,
-                    ),
-                    observations=fhir.observations(
-                        instrument=instrument,
-                        result=result,
-                        administration_id=public_id,
-                        client_id=episode.client.public_id,
-                        effective=at,
-                    ),
-                )
-                rows.append(row)
+                mode = Mode.LINK if rng.random() < 0.3 else Mode.IN_SESSION
+                row = _administration(episode, instrument, answers, at, mode)
+                mine.append(row)
                 series.setdefault(instrument.code, []).append(row)
+        if rng.random() < ADMISSION_SCREENS_GIVEN:
+            at = datetime.combine(episode.admission_date, time(10, 30), tzinfo=tz)
+            for instrument, high in screens:
+                answers = _answers(instrument, rng.randint(int(high * 0.2), int(high * 0.6)), rng)
+                mine.append(_administration(episode, instrument, answers, at, Mode.IN_SESSION))
+        rows += mine
+        given[episode.pk] = {}
+        for row in mine:
+            given[episode.pk].setdefault(row.instrument, []).append(
+                row.completed_at.astimezone(tz).date()
+            )
+        schedule = schedules.default_schedule(episode)
+        custom = rng.random() < MONTHLY_AUDIT_C
+        if custom:
+            schedule.append(schedules.ScheduleRule("audit-c", every_days=30))
+        plans += [
+            MeasureSchedule(
+                organisation_id=episode.organisation_id,
+                episode_id=episode.pk,
+                version=1,
+                instrument=rule.instrument,
+                at_admission=rule.at_admission,
+                every_sessions=rule.every_sessions,
+                every_days=rule.every_days,
+                at_discharge=rule.at_discharge,
+                created_by_id=episode.primary_clinician_id if custom else None,
+            )
+            for rule in schedule
+        ]
         findings: list[tuple[alerts.Finding, str]] = []
         for code, admin_rows in series.items():
             instrument = engine.get(code)
@@ -169,13 +225,16 @@ def generate(*, episodes: Sequence[Episode], rng: random.Random, today: date) ->
             )
     # Dropout: a run of no-shows among the chosen clients' past appointments.
     statuses: dict[int, list[str]] = {}
-    for client_id, status in (
+    sessions: dict[int, list[date]] = {}
+    for client_id, status, starts_at in (
         Appointment.objects.filter(client_id__in=[e.client_id for e in chosen], starts_at__lte=now)
         .exclude(status__in=("scheduled", "cancelled_program"))
         .order_by("client_id", "-starts_at")
-        .values_list("client_id", "status")
+        .values_list("client_id", "status", "starts_at")
     ):
         statuses.setdefault(client_id, []).append(status)
+        if status in ATTENDED_STATUSES:
+            sessions.setdefault(client_id, []).append(starts_at.astimezone(tz).date())
     for episode in chosen:
         dropout = alerts.no_show_finding(statuses.get(episode.client_id, []))
         if dropout is not None:
@@ -194,6 +253,38 @@ def generate(*, episodes: Sequence[Episode], rng: random.Random, today: date) ->
                     raised_at=now - timedelta(hours=rng.randint(1, 72)),
                 )
             )
+    # What the daily sweep would raise today for these schedules (the same rule and function).
+    rules_by_episode: dict[int, list[schedules.ScheduleRule]] = {}
+    for plan in plans:
+        rules_by_episode.setdefault(plan.episode_id, []).append(plan.rule())
+    for episode in chosen:
+        due = schedules.schedule_status(
+            rules_by_episode[episode.pk],
+            admission_date=episode.admission_date,
+            session_dates=sessions.get(episode.client_id, []),
+            administered=given[episode.pk],
+            today=today,
+        )
+        for owed in due:
+            overdue = overdue_finding(owed)
+            if overdue is not None:
+                new_alerts.append(
+                    Alert(
+                        organisation_id=episode.organisation_id,
+                        program_id=episode.program_id,
+                        client_id=episode.client_id,
+                        episode_id=episode.pk,
+                        kind=overdue.kind,
+                        title=overdue.title,
+                        detail=overdue.detail,
+                        source_type="schedule",
+                        source_id=str(episode.public_id),
+                        dedupe_key=overdue.dedupe_key,
+                        clinician_id=episode.primary_clinician_id,
+                        raised_at=now - timedelta(hours=rng.randint(1, 24)),
+                    )
+                )
+    new_alerts += _recovery_alerts(episodes, today=today, now=now, rng=rng)
     # Some non-safety alerts were already handled, so the demo shows the whole life cycle.
     for alert in new_alerts:
         if not alert.immediate and rng.random() < 0.25:
@@ -202,5 +293,68 @@ def generate(*, episodes: Sequence[Episode], rng: random.Random, today: date) ->
             alert.acknowledged_by_id = alert.clinician_id
             alert.action_note = "Discussed with the client at the next session."
     Administration.objects.bulk_create(rows, batch_size=500)
+    MeasureSchedule.objects.bulk_create(plans, batch_size=1000)
     Alert.objects.bulk_create(new_alerts, batch_size=500)
     return len(rows)
+
+
+def _recovery_alerts(
+    episodes: Sequence[Episode], *, today: date, now: datetime, rng: random.Random
+) -> list[Alert]:
+    """The alerts the recovery demo's recent screens and returns to use would have raised
+    (the same finding functions as ``alerts.evaluate_recovery``)."""
+    from iptcare.recovery.models import ReturnToUseEvent, ScreenResult
+
+    by_client = {e.client_id: e for e in episodes}
+    since = today - timedelta(days=21)  # recent causes only: older ones were dealt with
+    out: list[Alert] = []
+
+    def alert(episode: Episode, finding: alerts.Finding, source: tuple[str, str]) -> Alert:
+        return Alert(
+            organisation_id=episode.organisation_id,
+            program_id=episode.program_id,
+            client_id=episode.client_id,
+            episode_id=episode.pk,
+            kind=finding.kind,
+            immediate=finding.immediate,
+            title=finding.title[:200],
+            detail=finding.detail,
+            source_type=source[0],
+            source_id=source[1],
+            dedupe_key=finding.dedupe_key,
+            clinician_id=episode.primary_clinician_id,
+            raised_at=now - timedelta(hours=rng.randint(1, 96)),
+        )
+
+    unexpected: dict[tuple[int, str], list[str]] = {}
+    for client_id, screen_uuid, analyte in (
+        ScreenResult.objects.filter(
+            screen__client_id__in=list(by_client),
+            screen__collected_at__date__gte=since,
+            result="positive",
+            expected=False,
+        )
+        .order_by("screen_id", "analyte")
+        .values_list("screen__client_id", "screen__public_id", "analyte")
+    ):
+        unexpected.setdefault((client_id, str(screen_uuid)), []).append(analyte)
+    for (client_id, screen_id), analytes in unexpected.items():
+        found = alerts.unexpected_positive_finding(screen_id, analytes)
+        if found is not None:
+            out.append(alert(by_client[client_id], found, ("drug_screen", screen_id)))
+    for event in ReturnToUseEvent.objects.filter(
+        client_id__in=list(by_client), withdrawn_at__isnull=True, date__gte=since
+    ):
+        for found in alerts.return_to_use_findings(
+            event_id=str(event.public_id),
+            substance=event.get_substance_display(),
+            source=event.source,
+            after_days=event.after_abstinent_days,
+            overdose_risk=event.overdose_risk,
+        ):
+            out.append(
+                alert(
+                    by_client[event.client_id], found, ("return_to_use_event", str(event.public_id))
+                )
+            )
+    return out

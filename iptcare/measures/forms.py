@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django import forms
 
-from iptcare.measures import engine
+from iptcare.measures import engine, schedules
 
 
 def field_name(number: str) -> str:
@@ -60,3 +61,79 @@ class LinkForm(forms.Form):
 class AlertActionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Action note")
+
+
+class ScheduleForm(forms.Form):
+    """One row of occasions per shipped instrument; an instrument with none is not scheduled.
+
+    Field names are ``<code>__<occasion>``; the service's errors (``<code>.<occasion>``) map
+    back onto them."""
+
+    OCCASIONS = ("at_admission", "every_sessions", "every_days", "at_discharge")
+
+    based_on = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    def __init__(
+        self, *args: Any, rules: Sequence[schedules.ScheduleRule] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        current = {r.instrument: r for r in rules}
+        self.instruments = sorted(engine.load_all().values(), key=lambda i: i.title)
+        for instrument in self.instruments:
+            code, rule = instrument.code, current.get(instrument.code)
+            name = instrument.code.upper()
+            self.fields[f"{code}__at_admission"] = forms.BooleanField(
+                required=False,
+                label="At admission",
+                initial=bool(rule and rule.at_admission),
+                widget=forms.CheckboxInput(attrs={"aria-label": f"{name}: at admission"}),
+            )
+            self.fields[f"{code}__every_sessions"] = forms.IntegerField(
+                required=False,
+                min_value=1,
+                max_value=schedules.MAX_EVERY_SESSIONS,
+                label="Every N sessions",
+                initial=rule.every_sessions if rule else None,
+                widget=forms.NumberInput(attrs={"aria-label": f"{name}: every N sessions"}),
+            )
+            self.fields[f"{code}__every_days"] = forms.IntegerField(
+                required=False,
+                min_value=1,
+                max_value=schedules.MAX_EVERY_DAYS,
+                label="Every N days",
+                initial=rule.every_days if rule else None,
+                widget=forms.NumberInput(attrs={"aria-label": f"{name}: every N days"}),
+            )
+            self.fields[f"{code}__at_discharge"] = forms.BooleanField(
+                required=False,
+                label="At discharge",
+                initial=bool(rule and rule.at_discharge),
+                widget=forms.CheckboxInput(attrs={"aria-label": f"{name}: at discharge"}),
+            )
+
+    def rows(self) -> list[tuple[engine.Instrument, list[forms.BoundField]]]:
+        """For the template: each instrument with its four bound fields."""
+        return [
+            (i, [self[f"{i.code}__{occasion}"] for occasion in self.OCCASIONS])
+            for i in self.instruments
+        ]
+
+    def rules(self) -> list[schedules.ScheduleRule]:
+        data = self.cleaned_data
+        rules = [
+            schedules.ScheduleRule(
+                instrument=i.code,
+                at_admission=bool(data.get(f"{i.code}__at_admission")),
+                every_sessions=data.get(f"{i.code}__every_sessions"),
+                every_days=data.get(f"{i.code}__every_days"),
+                at_discharge=bool(data.get(f"{i.code}__at_discharge")),
+            )
+            for i in self.instruments
+        ]
+        return [r for r in rules if not r.is_empty]
+
+    def add_service_errors(self, field_errors: Mapping[str, Sequence[str]]) -> None:
+        for key, errors in field_errors.items():
+            name = key.replace(".", "__")
+            for error in errors:
+                self.add_error(name if name in self.fields else None, error)

@@ -8,11 +8,13 @@ QuestionnaireResponse and Observations built from it; it is never edited.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from iptcare.access.scope import ResourceScope
 from iptcare.clients.models import Client, Episode
 from iptcare.core.models import Organisation, Program, PublicIdModel
+from iptcare.measures import schedules
 
 
 class Mode(models.TextChoices):
@@ -187,4 +189,85 @@ class Alert(PublicIdModel):
             resource_type="alert",
             resource_id=str(self.public_id),
             client_id=self.client.public_id,
+        )
+
+
+class MeasureSchedule(PublicIdModel):
+    """One instrument of an episode's measurement schedule (``schedules.ScheduleRule`` stored).
+
+    Saving a schedule writes every row again under the next ``version`` and deactivates the rows
+    it replaces, so history is kept and a stale edit is refused (409). An episode with no rows
+    follows the program default (``schedules.default_schedule``)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="+")
+    version = models.PositiveIntegerField()
+    instrument = models.CharField(max_length=40)
+    at_admission = models.BooleanField(default=False)
+    every_sessions = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(schedules.MAX_EVERY_SESSIONS)],
+        help_text="Every N attended sessions.",
+    )
+    every_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(schedules.MAX_EVERY_DAYS)],
+        help_text="Every N days.",
+    )
+    at_discharge = models.BooleanField(default=False)
+    # Null for a row the system wrote (the demo's copy of the program default).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    active = models.BooleanField(default=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    deactivated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["episode_id", "-version", "instrument"]
+        indexes = [
+            # The caseload and the sweep: the active schedules of a set of episodes.
+            models.Index(fields=["episode", "active"], name="measure_schedule_episode"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["episode", "instrument"],
+                condition=models.Q(active=True),
+                name="measure_schedule_one_active_per_instrument",
+            ),
+            models.UniqueConstraint(
+                fields=["episode", "version", "instrument"],
+                name="measure_schedule_version_instrument",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(at_admission=True)
+                | models.Q(at_discharge=True)
+                | models.Q(every_sessions__isnull=False)
+                | models.Q(every_days__isnull=False),
+                name="measure_schedule_has_an_occasion",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(every_sessions__isnull=True) | models.Q(every_sessions__gte=1),
+                name="measure_schedule_every_sessions_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(every_days__isnull=True) | models.Q(every_days__gte=1),
+                name="measure_schedule_every_days_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} v{self.version}: {self.rule().describe()}"
+
+    def rule(self) -> schedules.ScheduleRule:
+        return schedules.ScheduleRule(
+            instrument=self.instrument,
+            at_admission=self.at_admission,
+            every_sessions=self.every_sessions,
+            every_days=self.every_days,
+            at_discharge=self.at_discharge,
         )

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from uuid import UUID
+
+from django.db.models import Count, Q
+from django.utils import timezone
 
 from iptcare.access.policy import authorize, decide
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.audit.services import batched
-from iptcare.clients.models import Client
+from iptcare.clients.models import Client, Episode
+from iptcare.clients.selectors import episode_get
 from iptcare.core.errors import NotFound
-from iptcare.measures import engine
-from iptcare.measures.models import Administration, Alert, AlertStatus
+from iptcare.measures import engine, schedules
+from iptcare.measures.models import Administration, Alert, AlertStatus, MeasureSchedule
+from iptcare.scheduling.models import ATTENDED_STATUSES, Appointment
 
 CATEGORY = DataCategory.CLINICAL_RECORD
 
@@ -139,3 +146,209 @@ def alert_get(*, actor: User, public_id: UUID) -> Alert:
 def client_alerts(*, client: Client) -> list[Alert]:
     """A client's unresolved alerts, for pages that have already authorized the client's record."""
     return list(_alerts().filter(client=client).exclude(status=AlertStatus.RESOLVED))
+
+
+# --- schedules, due measures and the caseload's measure columns ---------------------------------
+
+OPEN_EPISODE = ("referred", "admitted")
+
+
+@dataclass(frozen=True)
+class EpisodeDates:
+    """What the due computation needs of an episode."""
+
+    id: int
+    client_id: int
+    admission_date: date | None
+    discharge_date: date | None
+
+    @classmethod
+    def of(cls, episode: Episode) -> EpisodeDates:
+        return cls(episode.pk, episode.client_id, episode.admission_date, episode.discharge_date)
+
+
+@dataclass(frozen=True)
+class LatestScore:
+    instrument: str
+    label: str  # short, for a table cell: "PHQ-9"
+    total: float
+    band_label: str
+    # "improved" / "deteriorated" / "no reliable change" since the episode's baseline, or "".
+    trend: str
+
+
+@dataclass(frozen=True)
+class EpisodeMeasures:
+    rules: tuple[schedules.ScheduleRule, ...]
+    is_default: bool  # no schedule saved: the program default applies
+    due: tuple[schedules.DueStatus, ...]
+    latest: tuple[LatestScore, ...]
+
+
+def _trend(code: str, baseline: float, latest: float) -> str:
+    instrument = engine.load_all().get(code)
+    if instrument is None or instrument.reliable_change is None or instrument.total is None:
+        return ""
+    return engine.reliable_change(instrument, baseline, latest).outcome.replace("_", " ")
+
+
+def measures_for_episodes(
+    episodes: Sequence[EpisodeDates], *, today: date | None = None
+) -> dict[int, EpisodeMeasures]:
+    """Schedule, due/overdue measures and latest scores of many episodes (by episode primary
+    key) in three queries, whatever the number of episodes, sessions or administrations.
+
+    For callers that have already authorised the episodes (the caseload, the schedule page) or
+    that act for the program itself (the overdue sweep): no audit event is written here."""
+    today = today or timezone.localdate()
+    ids = [e.id for e in episodes]
+    if not ids:
+        return {}
+    stored: dict[int, list[schedules.ScheduleRule]] = {}
+    for row in MeasureSchedule.objects.filter(episode_id__in=ids, active=True).order_by(
+        "episode_id", "instrument"
+    ):
+        stored.setdefault(row.episode_id, []).append(row.rule())
+    given: dict[int, dict[str, list[tuple[date, float | None, str]]]] = {}
+    for episode_id, code, at, total, band_label in (
+        Administration.objects.filter(episode_id__in=ids)
+        .order_by("completed_at")
+        .values_list("episode_id", "instrument", "completed_at", "total", "band_label")
+    ):
+        given.setdefault(episode_id, {}).setdefault(code, []).append(
+            (timezone.localdate(at), total, band_label)
+        )
+    admissions = [e.admission_date for e in episodes if e.admission_date is not None]
+    sessions: dict[int, list[date]] = {}
+    if admissions:
+        since = datetime.combine(min(admissions), time.min, tzinfo=timezone.get_current_timezone())
+        for client_id, at in (
+            Appointment.objects.filter(
+                client_id__in={e.client_id for e in episodes},
+                status__in=sorted(ATTENDED_STATUSES),
+                starts_at__gte=since,
+            )
+            .order_by()
+            .values_list("client_id", "starts_at")
+        ):
+            sessions.setdefault(client_id, []).append(timezone.localdate(at))
+    result: dict[int, EpisodeMeasures] = {}
+    for e in episodes:
+        rules = stored.get(e.id) or schedules.default_schedule()
+        by_code = given.get(e.id, {})
+        due = schedules.schedule_status(
+            rules,
+            admission_date=e.admission_date,
+            session_dates=sessions.get(e.client_id, []),
+            administered={code: [row[0] for row in rows] for code, rows in by_code.items()},
+            today=today,
+            discharge_date=e.discharge_date,
+        )
+        latest = []
+        for code, rows in sorted(by_code.items()):
+            scored = [(total, band) for _, total, band in rows if total is not None]
+            if not scored:
+                continue
+            (base, _), (last, band) = scored[0], scored[-1]
+            trend = _trend(code, base, last) if len(scored) > 1 else ""
+            latest.append(LatestScore(code, code.upper(), last, band, trend))
+        result[e.id] = EpisodeMeasures(
+            rules=tuple(rules),
+            is_default=e.id not in stored,
+            due=tuple(due),
+            latest=tuple(latest),
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class ClientMeasures:
+    """The caseload's measure columns for one client (their current open episode)."""
+
+    episode_id: int | None = None
+    latest: tuple[LatestScore, ...] = ()
+    due: tuple[schedules.DueStatus, ...] = ()
+    open_alerts: int = 0
+    safety_alerts: int = 0
+
+    @property
+    def overdue(self) -> list[schedules.DueStatus]:
+        return [d for d in self.due if d.state == "overdue"]
+
+    @property
+    def due_now(self) -> list[schedules.DueStatus]:
+        return [d for d in self.due if d.state == "due"]
+
+
+def measures_status_for_clients(
+    *, client_ids: Iterable[int], today: date | None = None
+) -> dict[int, ClientMeasures]:
+    """Latest scores with band and trend, due/overdue measures and unresolved alert counts for
+    many clients (by client primary key) in five queries, whatever their number or history.
+
+    The measures are those of each client's current open episode (admitted before referred,
+    then the latest). For compositions (the caseload) whose caller has already asked the access
+    policy for the list of clients: no audit event is written here."""
+    ids = list(dict.fromkeys(client_ids))
+    result = {cid: ClientMeasures() for cid in ids}
+    if not ids:
+        return result
+    current: dict[int, tuple[tuple[bool, date, int], EpisodeDates]] = {}
+    for pk, client_id, status, referral, admission, discharge in (
+        Episode.objects.filter(client_id__in=ids, status__in=OPEN_EPISODE)
+        .order_by()
+        .values_list(
+            "id", "client_id", "status", "referral_date", "admission_date", "discharge_date"
+        )
+    ):
+        rank = (status == "admitted", referral, pk)
+        if client_id not in current or rank > current[client_id][0]:
+            current[client_id] = (rank, EpisodeDates(pk, client_id, admission, discharge))
+    measures = measures_for_episodes([e for _, e in current.values()], today=today)
+    counts = {
+        row["client_id"]: (row["n"], row["safety"])
+        for row in Alert.objects.filter(client_id__in=ids)
+        .exclude(status=AlertStatus.RESOLVED)
+        .values("client_id")
+        .annotate(n=Count("id"), safety=Count("id", filter=Q(immediate=True)))
+        .order_by()
+    }
+    for cid in ids:
+        episode = current.get(cid)
+        m = measures.get(episode[1].id) if episode else None
+        n, safety = counts.get(cid, (0, 0))
+        result[cid] = ClientMeasures(
+            episode_id=episode[1].id if episode else None,
+            latest=m.latest if m else (),
+            due=m.due if m else (),
+            open_alerts=n,
+            safety_alerts=safety,
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class EpisodeSchedule:
+    episode: Episode
+    measures: EpisodeMeasures
+    version: int  # 0: the program default, never saved for this episode
+    history: list[MeasureSchedule]  # every stored row, newest version first
+
+
+def episode_schedule(
+    *, actor: User, episode_id: UUID, action: Action = Action.VIEW
+) -> EpisodeSchedule:
+    """An episode's measure schedule, what is due now, and the schedule's history."""
+    episode = episode_get(actor=actor, public_id=episode_id, action=action)
+    history = list(
+        MeasureSchedule.objects.filter(episode=episode)
+        .select_related("created_by", "deactivated_by")
+        .order_by("-version", "instrument")
+    )
+    measures = measures_for_episodes([EpisodeDates.of(episode)])[episode.pk]
+    return EpisodeSchedule(
+        episode=episode,
+        measures=measures,
+        version=max((r.version for r in history), default=0),
+        history=history,
+    )

@@ -15,6 +15,8 @@ from typing import Any
 
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from iptcare.access.policy import authorize
@@ -88,6 +90,17 @@ def administer(
         )
 
 
+@dataclass(frozen=True)
+class _KnownHistory:
+    """What ``link_submit`` already read together with the link, so that ``_store`` and the
+    alert rules need not read it again: the client's open episode (with its clinician) and
+    (earliest scored total of the instrument in that episode, sessions attended since
+    admission)."""
+
+    episode: Episode
+    history: tuple[float | None, int]
+
+
 def _store(
     *,
     client: Client,
@@ -96,11 +109,35 @@ def _store(
     result: engine.ScoreResult,
     mode: str,
     administered_by: User | None,
+    known: _KnownHistory | None = None,
 ) -> Administration:
-    from iptcare.measures import alerts
+    """Build the administration (with its FHIR JSON) and write it with its alerts."""
+    administration = _build(
+        client=client,
+        instrument=instrument,
+        answers=answers,
+        result=result,
+        mode=mode,
+        administered_by=administered_by,
+        episode=known.episode if known is not None else _open_episode(client),
+    )
+    _write(administration, instrument, known.history if known is not None else None)
+    return administration
 
+
+def _build(
+    *,
+    client: Client,
+    instrument: engine.Instrument,
+    answers: dict[str, str],
+    result: engine.ScoreResult,
+    mode: str,
+    administered_by: User | None,
+    episode: Episode | None,
+) -> Administration:
+    """The unsaved administration with its FHIR QuestionnaireResponse and Observations: CPU
+    work only, so that ``link_submit`` can do it before taking the write lock."""
     now = timezone.now()
-    episode = _open_episode(client)
     administration = Administration(
         organisation_id=client.organisation_id,
         program_id=client.program_id,
@@ -137,11 +174,24 @@ def _store(
         client_id=client.public_id,
         effective=now,
     )
+    return administration
+
+
+def _write(
+    administration: Administration,
+    instrument: engine.Instrument,
+    history: tuple[float | None, int] | None,
+) -> None:
+    """Insert a built administration and run the alert rules (in the caller's transaction)."""
+    from iptcare.measures import alerts
+
     administration.save(force_insert=True)
     alerts.evaluate_administration(
-        administration=administration, instrument=instrument, episode=episode
+        administration=administration,
+        instrument=instrument,
+        episode=administration.episode,
+        history=history,
     )
-    return administration
 
 
 # --- single-use links ---------------------------------------------------------------------------
@@ -230,27 +280,92 @@ def link_find(secret: str) -> MeasureLink:
     return link
 
 
+def _link_for_submit(secret: str) -> tuple[MeasureLink, _KnownHistory | None]:
+    """``link_find`` for a submit: the same 404s, and in the same query what storing and the
+    alert rules need (the link's episode with its clinician, the client's current open episode,
+    the earliest scored total of the instrument in the episode, the sessions attended since
+    admission), so that a submit stays within its query budget (bench/README.md).
+
+    The history is used only while the link's episode is still the client's open episode;
+    otherwise ``_store`` reads it afresh, exactly as an in-session administration does."""
+    from iptcare.scheduling.models import ATTENDED_STATUSES, Appointment
+
+    open_episode = (
+        Episode.objects.filter(client_id=OuterRef("client_id"), status__in=("referred", "admitted"))
+        .order_by("-referral_date")
+        .values("id")[:1]
+    )
+    baseline = (
+        Administration.objects.filter(
+            client_id=OuterRef("client_id"),
+            instrument=OuterRef("instrument"),
+            episode_id=OuterRef("episode_id"),
+            total__isnull=False,
+        )
+        .order_by("completed_at")
+        .values("total")[:1]
+    )
+    attended = (
+        Appointment.objects.filter(
+            client_id=OuterRef("client_id"),
+            status__in=sorted(ATTENDED_STATUSES),
+            starts_at__date__gte=OuterRef("episode__admission_date"),
+        )
+        .order_by()
+        .values("client_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    link = (
+        MeasureLink.objects.select_related("client", "organisation", "episode__primary_clinician")
+        .annotate(
+            open_episode_id=Subquery(open_episode),
+            prior_baseline=Subquery(baseline),
+            sessions_attended=Coalesce(Subquery(attended), 0),
+        )
+        .filter(secret_hash=hash_token_secret(secret))
+        .first()
+    )
+    if link is None or link.used_at is not None or link.expires_at <= timezone.now():
+        raise NotFound("This link has expired or has already been used.")
+    facts: Any = link  # the annotations above
+    if link.episode is None or link.episode_id != facts.open_episode_id:
+        return link, None
+    prior = facts.prior_baseline
+    return link, _KnownHistory(
+        episode=link.episode,
+        history=(None if prior is None else float(prior), int(facts.sessions_attended)),
+    )
+
+
 def link_submit(*, secret: str, answers: Mapping[str, Any]) -> Administration:
     """The client submits the questionnaire: scored, stored, alerts raised, link spent — one
-    transaction. Bad answers change nothing and leave the link usable."""
-    link = link_find(secret)
+    transaction. Bad answers change nothing and leave the link usable.
+
+    The link is spent by the last write: a conditional UPDATE that only a still-unused,
+    unexpired link passes; if a second tab submitted first, this one rolls back entirely."""
+    link, known = _link_for_submit(secret)
     instrument = engine.get(link.instrument)
     result = engine.score(instrument, answers, context=_context(link.client))
+    # Everything that needs no lock happens before the transaction: on SQLite the write lock is
+    # taken at BEGIN and every other submit waits for it.
+    administration = _build(
+        client=link.client,
+        instrument=instrument,
+        answers=dict(answers),
+        result=result,
+        mode=Mode.LINK,
+        administered_by=None,
+        episode=known.episode if known is not None else _open_episode(link.client),
+    )
     with transaction.atomic():
+        _write(administration, instrument, known.history if known is not None else None)
+        now = timezone.now()
         spent = MeasureLink.objects.filter(
-            pk=link.pk, used_at__isnull=True, expires_at__gt=timezone.now()
-        ).update(used_at=timezone.now())
-        if spent != 1:  # a second tab submitted first
+            pk=link.pk, used_at__isnull=True, expires_at__gt=now
+        ).update(used_at=now, administration=administration)
+        if spent != 1:  # a second tab submitted first: nothing of this one is kept
             raise NotFound("This link has expired or has already been used.")
-        administration = _store(
-            client=link.client,
-            instrument=instrument,
-            answers=dict(answers),
-            result=result,
-            mode=Mode.LINK,
-            administered_by=None,
-        )
-        MeasureLink.objects.filter(pk=link.pk).update(administration=administration)
         record(
             actor=None,
             actor_email="client (single-use link)",

@@ -12,13 +12,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from iptcare.access.vocabulary import Action, DataCategory
+from iptcare.access.policy import decide
+from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
+from iptcare.clients.models import Episode
 from iptcare.clients.selectors import client_get
-from iptcare.core.errors import DomainError, Forbidden, NotFound
-from iptcare.measures import engine, selectors, services
+from iptcare.core.errors import Conflict, DomainError, Forbidden, NotFound
+from iptcare.measures import engine, schedule_services, selectors, services
 from iptcare.measures.chart import BandArea, Point, progress_svg
-from iptcare.measures.forms import AlertActionForm, LinkForm, QuestionnaireForm
+from iptcare.measures.forms import AlertActionForm, LinkForm, QuestionnaireForm, ScheduleForm
+from iptcare.measures.markers import ChartMarkers, chart_markers
 
 GET_POST = require_http_methods(["GET", "POST"])
 
@@ -27,7 +30,7 @@ def _actor(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _chart(series: selectors.Series) -> str:
+def _chart(series: selectors.Series, markers: ChartMarkers) -> str:
     instrument = series.instrument
     total = instrument.total
     low, high = (total.min, total.max) if total else (0.0, 1.0)
@@ -41,6 +44,8 @@ def _chart(series: selectors.Series) -> str:
         high=high,
         bands=[BandArea(b.label, b.min, b.max) for b in instrument.bands],
         reliable_change=rule.points if rule else None,
+        markers=markers.phases,
+        sessions=markers.sessions,
         id_prefix=f"progress-{instrument.code}",
     )
 
@@ -52,16 +57,22 @@ def measures_page(request: HttpRequest, client_id: UUID) -> HttpResponse:
     client = client_get(actor=actor, public_id=client_id)
     administrations = selectors.administrations_for_client(actor=actor, client=client)
     series = selectors.series_by_instrument(administrations)
+    markers = chart_markers(client) if series else ChartMarkers()
     return render(
         request,
         "measures/client_measures.html",
         {
             "client": client,
-            "series": [(s, _chart(s)) for s in series],
+            "series": [(s, _chart(s, markers)) for s in series],
             "administrations": list(reversed(administrations)),
             "instruments": sorted(engine.load_all().values(), key=lambda i: i.title),
             "alerts": selectors.client_alerts(client=client),
             "link_form": LinkForm(),
+            "open_episodes": list(
+                Episode.objects.filter(client=client, status__in=("referred", "admitted"))
+                .select_related("program")
+                .order_by("-referral_date")
+            ),
         },
     )
 
@@ -204,4 +215,58 @@ def alert_page(request: HttpRequest, alert_id: UUID) -> HttpResponse:
         "measures/alert.html",
         {"alert": alert, "form": form},
         status=400 if status == 200 and form.errors else status,
+    )
+
+
+@login_required
+@GET_POST
+def schedule_page(request: HttpRequest, episode_id: UUID) -> HttpResponse:
+    """An episode's measure schedule: what is due now, the occasions per instrument (editable
+    by those who may update the episode's clinical record), and the schedule's history."""
+    actor = _actor(request)
+    editing = request.method == "POST"
+    schedule = selectors.episode_schedule(
+        actor=actor, episode_id=episode_id, action=Action.UPDATE if editing else Action.VIEW
+    )
+    form = ScheduleForm(
+        request.POST or None,
+        rules=schedule.measures.rules,
+        initial={"based_on": schedule.version},
+    )
+    status = 200
+    if editing:
+        if form.is_valid():
+            try:
+                schedule_services.schedule_set(
+                    actor=actor,
+                    episode=schedule.episode,
+                    rows=form.rules(),
+                    based_on=form.cleaned_data["based_on"],
+                )
+            except (Forbidden, NotFound):
+                raise
+            except DomainError as exc:
+                form.add_service_errors(exc.field_errors)
+                if not exc.field_errors:
+                    form.add_error(None, exc.message)
+                status = 409 if isinstance(exc, Conflict) else 400
+            else:
+                messages.success(request, "Measure schedule saved.")
+                return redirect("measures:schedule", episode_id=episode_id)
+        else:
+            status = 400
+    episode = schedule.episode
+    return render(
+        request,
+        "measures/schedule.html",
+        {
+            "schedule": schedule,
+            "episode": episode,
+            "form": form,
+            "due_rows": list(zip(schedule.measures.rules, schedule.measures.due, strict=True)),
+            "can_edit": decide(
+                actor, Action.UPDATE, episode, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT
+            ),
+        },
+        status=status,
     )

@@ -31,6 +31,7 @@ from iptcare.audit.services import record
 from iptcare.clients.choices import EpisodeStatus
 from iptcare.clients.models import Client, Episode, RecordRevision
 from iptcare.core.errors import Conflict, InvalidInput
+from iptcare.measures.alerts import evaluate_recovery
 from iptcare.plans.models import PlanMedication, PlanStatus
 from iptcare.recovery import abstinence
 from iptcare.recovery.models import (
@@ -442,6 +443,13 @@ def screen_record(
             row.screen = screen
         ScreenResult.objects.bulk_create(rows)
         events = _screen_events(actor=actor, client=client, screen=screen, rows=rows)
+        evaluate_recovery(
+            client=client,
+            screen=screen,
+            unexpected=sorted({r.get_analyte_display() for r in rows if r.is_unexpected_positive}),
+            events=events,
+            recorded_by=actor,
+        )
         _success(
             actor=actor,
             action=Action.CREATE,
@@ -686,6 +694,7 @@ def use_days_record(
                 _sync_calendar_events(
                     actor=actor, client=client, keys=touched, since=start, outcome=outcome
                 )
+                evaluate_recovery(client=client, events=outcome.events_created, recorded_by=actor)
             _success(
                 actor=actor,
                 action=Action.UPDATE,
@@ -799,6 +808,7 @@ def return_to_use_report(
     _full_clean(event, exclude=["client", "created_by", "screen", "episode"])
     with transaction.atomic():
         event.save()
+        evaluate_recovery(client=client, events=[event], recorded_by=actor)
         _success(
             actor=actor,
             action=Action.CREATE,

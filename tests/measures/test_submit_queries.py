@@ -1,0 +1,132 @@
+"""The SQL a client's link submit costs (issue 5 goal: at most 8 queries per submit).
+
+Counts are exact: every statement Django sends is listed, transaction control included (in a
+test the submit's transaction is a SAVEPOINT inside the test's own; outside it is BEGIN/COMMIT,
+the same count). PostgreSQL adds one statement: the audit chain's advisory lock.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from iptcare.accounts.models import User
+from iptcare.audit.models import AuditEvent
+from iptcare.clients.models import Client, Episode
+from iptcare.core.errors import NotFound
+from iptcare.measures import services
+from iptcare.measures.models import Administration, Alert, AlertKind, MeasureLink
+from tests.test_caseload_chart import _episode
+
+NO_FLAG = {str(n): "1" for n in range(1, 9)} | {"9": "0"}  # total 8, same as the baseline
+ITEM_9 = {str(n): "1" for n in range(1, 9)} | {"9": "1"}  # total 9: a safety flag
+
+
+def _verbs(ctx: CaptureQueriesContext) -> list[str]:
+    return [q["sql"].split()[0].upper() for q in ctx.captured_queries]
+
+
+def _audit_lock() -> list[str]:
+    return ["SELECT"] if connection.vendor == "postgresql" else []
+
+
+def _link_with_history(theo: User, client_record: Client) -> str:
+    """An admitted client with an earlier PHQ-9 (a baseline) and a fresh link: the common case,
+    with every rule that reads history (deterioration, not on track) evaluated."""
+    _episode(client_record, theo)
+    services.administer(actor=theo, client=client_record, instrument_code="phq-9", answers=NO_FLAG)
+    return services.link_issue(
+        actor=theo, client=client_record, instrument_code="phq-9", base_url="http://t/"
+    ).secret
+
+
+def test_link_submit_without_alert_is_seven_statements(theo: User, client_record: Client) -> None:
+    secret = _link_with_history(theo, client_record)
+    with CaptureQueriesContext(connection) as ctx:
+        administration = services.link_submit(secret=secret, answers=NO_FLAG)
+    # link (+ episode, open episode, baseline, sessions attended) | transaction: administration,
+    # link spent and linked, audit head + event.
+    expected = ["SELECT", "SAVEPOINT", "INSERT", "UPDATE", *_audit_lock(), "SELECT", "INSERT"]
+    assert _verbs(ctx) == [*expected, "RELEASE"]
+    assert len(ctx) == 7 + len(_audit_lock())
+    assert administration.total == 8 and not Alert.objects.exists()
+    assert MeasureLink.objects.get().administration == administration
+
+
+def test_link_submit_with_a_safety_alert_is_eight_statements(
+    theo: User, client_record: Client
+) -> None:
+    secret = _link_with_history(theo, client_record)
+    with CaptureQueriesContext(connection) as ctx:
+        administration = services.link_submit(secret=secret, answers=ITEM_9)
+    expected = ["SELECT", "SAVEPOINT", "INSERT", "INSERT", "UPDATE", *_audit_lock()]
+    assert _verbs(ctx) == [*expected, "SELECT", "INSERT", "RELEASE"]
+    assert len(ctx) == 8 + len(_audit_lock())
+    (alert,) = Alert.objects.all()
+    assert alert.kind == AlertKind.SAFETY and alert.clinician == theo
+    assert alert.source_id == str(administration.public_id)
+    assert AuditEvent.objects.filter(resource_id=str(administration.public_id)).count() == 1
+
+
+def test_the_page_adds_only_its_own_link_lookup(theo: User, client_record: Client) -> None:
+    """The public form POST: the view checks the link before validating the form (one SELECT),
+    then the service above; no session or other reads for an anonymous client."""
+    secret = _link_with_history(theo, client_record)
+    http = HttpClient()
+    form = {f"item_{n}": v for n, v in NO_FLAG.items()}
+    with CaptureQueriesContext(connection) as ctx:
+        response = http.post(f"/m/{secret}/", form)
+    assert response.status_code == 200
+    assert len(ctx) == 8 + len(_audit_lock())
+    assert Administration.objects.count() == 2
+
+
+# --- what the fewer statements must not change --------------------------------------------------
+
+
+def test_a_link_spent_by_another_tab_during_the_submit_keeps_nothing(
+    theo: User, client_record: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = _link_with_history(theo, client_record)
+    write = services._write
+
+    def other_tab_first(*args: Any, **kwargs: Any) -> None:
+        MeasureLink.objects.update(used_at=timezone.now())  # the other tab's submit commits
+        write(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_write", other_tab_first)
+    events = AuditEvent.objects.count()
+    with pytest.raises(NotFound):
+        services.link_submit(secret=secret, answers=ITEM_9)
+    assert Administration.objects.count() == 1  # the in-session baseline only
+    assert not Alert.objects.exists() and AuditEvent.objects.count() == events
+    assert MeasureLink.objects.get().administration is None
+
+
+def test_history_read_with_the_link_raises_deterioration(theo: User, client_record: Client) -> None:
+    secret = _link_with_history(theo, client_record)  # baseline 8
+    worse = {str(n): "2" for n in range(1, 7)} | {"7": "1", "8": "1", "9": "0"}  # 14: +6
+    services.link_submit(secret=secret, answers=worse)
+    (alert,) = Alert.objects.all()
+    assert alert.kind == AlertKind.DETERIORATION and alert.clinician == theo
+
+
+def test_a_link_outliving_its_episode_files_under_the_current_one(
+    theo: User, tess: User, client_record: Client
+) -> None:
+    secret = _link_with_history(theo, client_record)
+    first = Episode.objects.get()
+    Episode.objects.filter(pk=first.pk).update(
+        status="discharged", discharge_date=date.today(), discharge_reason="completed"
+    )
+    second = _episode(client_record, tess)
+    administration = services.link_submit(secret=secret, answers=ITEM_9)
+    assert administration.episode == second
+    (alert,) = Alert.objects.all()
+    assert alert.kind == AlertKind.SAFETY and alert.clinician == tess
