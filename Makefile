@@ -33,8 +33,8 @@ demo: $(STAMP)
 	@$(BIN)/iptcare demo-logins
 	@echo
 	@echo "iptcare is at http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
-	$(BIN)/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
-	  --worker-class gthread --access-logfile - --log-level warning
+	$(BIN)/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --config config/gunicorn.conf.py \
+	  --access-logfile -
 
 demo-reset: export IPTCARE_DEMO = 1
 demo-reset: $(STAMP)

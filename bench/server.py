@@ -182,8 +182,7 @@ def gunicorn(
         IPTCARE_AUDIT_ENABLED="1" if audit else "0",
     )
     args = [str(venv_bin() / "gunicorn"), "config.wsgi", "--bind", f"{HOST}:{port}"]
-    args += ["--workers", "2", "--threads", "4", "--worker-class", "gthread"]
-    args += ["--log-level", "warning"]
+    args += ["--config", "config/gunicorn.conf.py"]
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             args,
