@@ -110,8 +110,14 @@ def progress_svg(
         parts.append(
             f'<line class="marker" x1="{_num(mx)}" x2="{_num(mx)}" y1="{TOP}" y2="{TOP + plot_h}" '
             f'stroke="#999" stroke-dasharray="2 3"/>'
-            f'<text x="{_num(mx + 2)}" y="{TOP + 9}" font-size="9" fill="#555">'
-            f"{escape(marker.label)}</text>"
+            # Labels near the right edge run leftwards so that they stay inside the chart.
+            + (
+                f'<text x="{_num(mx - 2)}" y="{TOP + 9}" font-size="9" fill="#555" '
+                'text-anchor="end">'
+                if mx > LEFT + plot_w * 0.75
+                else f'<text x="{_num(mx + 2)}" y="{TOP + 9}" font-size="9" fill="#555">'
+            )
+            + f"{escape(marker.label)}</text>"
         )
     for day in sessions:
         sx = x(day)

@@ -58,7 +58,7 @@ def test_caseload_shows_scores_trend_alerts_and_due_measures(
     assert sorted(d.instrument for d in row.measures_overdue) == ["audit", "dast-10"]
     assert row.measures_due == ()
     html = login_as(theo).get("/caseload/").content.decode()
-    assert "PHQ-9 8 (band) · improved" in html
+    assert '<span title="band">PHQ-9 8</span> · improved' in html
     assert 'data-testid="safety-alerts">2 (1 safety)' in html
     assert "AUDIT overdue" in html and "DAST-10 overdue" in html
     assert f"/episodes/{episode.public_id}/measures/schedule/" in html
