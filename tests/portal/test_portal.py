@@ -226,3 +226,11 @@ def test_staff_without_a_portal_account_get_no_portal(
     theo: User, login_as: Callable[[User], HttpClient]
 ) -> None:
     assert login_as(theo).get("/portal/").status_code == 404
+
+
+def test_client_is_offered_mfa_enrolment(wren: User) -> None:
+    http = _portal(wren)
+    page = http.get("/portal/")
+    assert 'href="/account/mfa/"' in page.content.decode()
+    enrol = http.get("/account/mfa/")
+    assert enrol.status_code == 200 and "<svg" in enrol.content.decode()  # the QR code
