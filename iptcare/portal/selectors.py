@@ -16,7 +16,7 @@ from iptcare.measures import engine
 from iptcare.measures.models import Administration, MeasureLink
 from iptcare.measures.selectors import Series, series_by_instrument
 from iptcare.plans.models import PlanGoal, PlanStatus, TreatmentPlan
-from iptcare.portal.services import account_of
+from iptcare.portal.services import account_of, due_instruments
 from iptcare.scheduling.models import Appointment, AppointmentStatus
 
 # How a client reads a change since they started (lower-is-better and higher-is-better alike).
@@ -34,6 +34,12 @@ class Requested:
 
 
 @dataclass(frozen=True)
+class Due:
+    code: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Progress:
     title: str
     latest: float
@@ -46,6 +52,7 @@ class Progress:
 class PortalHome:
     client: Client
     requested: list[Requested] = field(default_factory=list)
+    due: list[Due] = field(default_factory=list)
     appointments: list[Appointment] = field(default_factory=list)
     goals: list[str] = field(default_factory=list)
     progress: list[Progress] = field(default_factory=list)
@@ -101,13 +108,20 @@ def portal_home(*, actor: User) -> PortalHome:
             .only("instrument", "total", "band", "completed_at", "client_id")
             .order_by("completed_at")
         )
+        due_codes = due_instruments(client)
     progress = [p for s in series_by_instrument(administrations) if (p := _progress(s))]
+    asked = {link.instrument for link in links}
     return PortalHome(
         client=client,
         requested=[
             Requested(link, known[link.instrument].title)
             for link in links
             if link.instrument in known
+        ],
+        due=[
+            Due(code, known[code].title)
+            for code in due_codes
+            if code in known and code not in asked
         ],
         appointments=appointments,
         goals=goals,

@@ -162,3 +162,38 @@ def portal_submit(*, actor: User, link_id: UUID, answers: Mapping[str, Any]) -> 
 def _context(client: Client) -> dict[str, str]:
     sex = client.sex_assigned_at_birth
     return {"sex": sex} if sex in {"male", "female"} else {}
+
+
+def due_instruments(client: Client) -> list[str]:
+    """Instruments the client's measure schedule says are due or overdue now (their current
+    open episode; ``measures.schedules``)."""
+    from iptcare.measures.selectors import measures_status_for_clients
+
+    status = measures_status_for_clients(client_ids=[client.pk])[client.pk]
+    return [d.instrument for d in status.due if d.state in ("due", "overdue")]
+
+
+def portal_submit_due(
+    *, actor: User, instrument_code: str, answers: Mapping[str, Any]
+) -> Administration:
+    """The client completes a questionnaire their schedule says is due (one transaction)."""
+    from iptcare.measures.services import store_administration
+
+    client = account_of(actor).client
+    if instrument_code not in due_instruments(client):
+        raise NotFound("This questionnaire is not due.")
+    authorize(
+        actor, Action.CREATE, client, DataCategory.CLINICAL_RECORD, Purpose.SELF,
+        detail={"measure": instrument_code, "via": "portal", "scheduled": True},
+    )  # fmt: skip
+    instrument = engine.get(instrument_code)
+    result = engine.score(instrument, answers, context=_context(client))
+    with transaction.atomic():
+        return store_administration(
+            client=client,
+            instrument=instrument,
+            answers=dict(answers),
+            result=result,
+            mode=Mode.PORTAL,
+            administered_by=None,
+        )

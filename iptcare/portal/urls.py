@@ -11,5 +11,6 @@ urlpatterns = [
         views.portal_questionnaire_page,
         name="questionnaire",
     ),
+    path("portal/due/<slug:code>/", views.portal_due_page, name="due"),
     path("clients/<uuid:client_id>/portal/invite/", views.portal_invite_page, name="invite"),
 ]

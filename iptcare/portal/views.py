@@ -63,6 +63,33 @@ def portal_questionnaire_page(request: HttpRequest, link_id: UUID) -> HttpRespon
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def portal_due_page(request: HttpRequest, code: str) -> HttpResponse:
+    """A questionnaire the client's measure schedule says is due."""
+    actor = _actor(request)
+    if code not in services.due_instruments(services.account_of(actor).client):
+        raise NotFound("This questionnaire is not due.")
+    instrument = engine.get(code)
+    form = QuestionnaireForm(request.POST or None, instrument=instrument)
+    if request.method == "POST" and form.is_valid():
+        try:
+            administration = services.portal_submit_due(
+                actor=actor, instrument_code=code, answers=form.answers()
+            )
+        except engine.InvalidAnswers as exc:
+            form.add_answer_errors(exc.errors)
+        else:
+            safety = any(f.get("severity") == "safety" for f in administration.flags)
+            return render(request, "measures/link_done.html", {"safety": safety})
+    return render(
+        request,
+        "portal/questionnaire.html",
+        {"instrument": instrument, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
 @require_POST
 def portal_invite_page(request: HttpRequest, client_id: UUID) -> HttpResponse:
     actor = _actor(request)

@@ -218,7 +218,7 @@ def test_client_cannot_reach_another_clients_questionnaire(
         actor=theo, client=other_client, instrument_code="gad-7", base_url="http://t/"
     )
     http = _portal(wren)
-    assert "Generalized" not in http.get("/portal/").content.decode()
+    assert str(issued.link.public_id) not in http.get("/portal/").content.decode()
     assert http.get(f"/portal/questionnaires/{issued.link.public_id}/").status_code == 404
 
 
@@ -234,3 +234,22 @@ def test_client_is_offered_mfa_enrolment(wren: User) -> None:
     assert 'href="/account/mfa/"' in page.content.decode()
     enrol = http.get("/account/mfa/")
     assert enrol.status_code == 200 and "<svg" in enrol.content.decode()  # the QR code
+
+
+def test_scheduled_measures_due_appear_and_can_be_completed_once(
+    wren: User, client_record: Client, episode: Episode
+) -> None:
+    # Admitted 35 days ago with nothing measured: the program default makes the admission
+    # measures (PHQ-9, GAD-7, AUDIT, DAST-10) overdue.
+    http = _portal(wren)
+    html = http.get("/portal/").content.decode()
+    assert 'href="/portal/due/phq-9/"' in html and 'href="/portal/due/gad-7/"' in html
+    assert http.get("/portal/due/mspss/").status_code == 404  # not on the schedule
+    done = http.post(
+        "/portal/due/phq-9/", {f"item_{n}": "1" for n in range(1, 10)} | {"item_9": "0"}
+    )
+    assert done.status_code == 200
+    latest = Administration.objects.get()
+    assert (latest.instrument, latest.mode, latest.total) == ("phq-9", "portal", 8)
+    assert http.get("/portal/due/phq-9/").status_code == 404  # no longer due
+    assert 'href="/portal/due/phq-9/"' not in http.get("/portal/").content.decode()
