@@ -8,6 +8,7 @@ against the F0 floor (a bare Django JSON view). See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,12 +71,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"comma list from {', '.join(SCENARIOS)} (default: all)",
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="repeat the audit on/off pair, alternating their order; reports the median overhead",
+    )
+    parser.add_argument(
         "--clients",
         type=int,
         default=20000,
         help="demo clients to generate (iptcare demo); the chart and caseload goals are at 20000",
     )
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds: at least 1")
     args.scenario_list = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = sorted(set(args.scenario_list) - set(SCENARIOS))
     if unknown or not args.scenario_list:
@@ -197,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
     postgres = PostgresTarget.parse(args.database_url) if args.database_url else None
     vendor = "postgresql" if postgres else "sqlite"
     runs: dict[str, dict[str, LoadResult]] = {}
+    rounds: list[dict[str, dict[str, LoadResult]]] = []
     checks: dict[str, dict[str, Any]] = {}
     submit_queries: dict[str, Any] | None = None
     with tempfile.TemporaryDirectory(prefix="iptcare-bench-") as tmp:
@@ -212,11 +222,19 @@ def run(args: argparse.Namespace) -> int:
             if SUBMIT in args.scenario_list:
                 progress("counting the SQL statements of one questionnaire submit (in-process)")
                 submit_queries = measure_queries(dict(env, IPTCARE_AUDIT_ENABLED="1"))
-            for audit in (True, False):
-                label = "on" if audit else "off"
-                progress(f"starting gunicorn with IPTCARE_AUDIT_ENABLED={int(audit)}")
-                with gunicorn(env, audit, var_dir / f"gunicorn-audit-{label}.log") as port:
-                    runs[label], checks[label] = measure_server(port, args, env, audit)
+            for n in range(args.rounds):
+                # Alternate the order so that drift on a shared machine falls on both sides.
+                this_round: dict[str, dict[str, LoadResult]] = {}
+                for audit in (True, False) if n % 2 == 0 else (False, True):
+                    label = "on" if audit else "off"
+                    progress(
+                        f"round {n + 1}/{args.rounds}: gunicorn with "
+                        f"IPTCARE_AUDIT_ENABLED={int(audit)}"
+                    )
+                    with gunicorn(env, audit, var_dir / f"gunicorn-audit-{label}.log") as port:
+                        this_round[label], checks[label] = measure_server(port, args, env, audit)
+                rounds.append(this_round)
+            runs = rounds[0]
         finally:
             if postgres is not None:
                 progress(f"dropping PostgreSQL database {postgres.name!r}")
@@ -230,6 +248,11 @@ def run(args: argparse.Namespace) -> int:
         for o in (audit_overhead(runs, s) for s in args.scenario_list if s != "f0")
         if o is not None
     ]
+    per_round = {
+        s: [o["p50_overhead_pct"] for r in rounds if (o := audit_overhead(r, s)) is not None]
+        for s in args.scenario_list
+        if s != "f0"
+    }
     machine = machine_info(vendor)
     document: dict[str, Any] = {
         "started_utc": started.isoformat(timespec="seconds"),
@@ -241,7 +264,8 @@ def run(args: argparse.Namespace) -> int:
             "scenarios": args.scenario_list,
             "demo_clients": args.clients,
             "database_url": redact(args.database_url) if args.database_url else "sqlite (temp)",
-            "server": "gunicorn config.wsgi --workers 2 --threads 4 --worker-class gthread",
+            "server": "gunicorn config.wsgi --config config/gunicorn.conf.py",
+            "rounds": args.rounds,
             "floor": f"F0 = GET {F0_PATH}",
         },
         "runs": {
@@ -250,6 +274,14 @@ def run(args: argparse.Namespace) -> int:
         },
         "checks": checks,
         "audit_overhead": overheads,
+        "audit_overhead_p50_pct_per_round": per_round,
+        "rounds": [
+            {
+                label: {name: r.as_dict() for name, r in results.items()}
+                for label, results in rnd.items()
+            }
+            for rnd in rounds[1:]
+        ],
         "queries_per_submit": submit_queries,
     }
     path = write_json(document, started)
@@ -260,6 +292,12 @@ def run(args: argparse.Namespace) -> int:
         f"  |  commit {(machine['git_commit'] or 'unknown')[:12]}"
     )
     print(render_table(runs, overheads, header, checks, submit_queries))
+    if args.rounds > 1:
+        print(f"\nAudit overhead on p50 over {args.rounds} rounds (the table shows round 1):")
+        for scenario, values in per_round.items():
+            if values:
+                listed = ", ".join(f"{v:+.1f} %" for v in values)
+                print(f"  {scenario}: median {statistics.median(values):+.1f} % ({listed})")
     try:
         shown = path.relative_to(Path.cwd())
     except ValueError:
