@@ -3,6 +3,7 @@ links (issue, and the public page a client completes), and the alert inbox."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 from django.contrib import messages
@@ -22,6 +23,7 @@ from iptcare.measures import engine, schedule_services, selectors, services
 from iptcare.measures.chart import BandArea, Point, progress_svg
 from iptcare.measures.forms import AlertActionForm, LinkForm, QuestionnaireForm, ScheduleForm
 from iptcare.measures.markers import ChartMarkers, chart_markers
+from iptcare.measures.models import Administration
 
 GET_POST = require_http_methods(["GET", "POST"])
 
@@ -151,16 +153,18 @@ def link_issue_page(request: HttpRequest, client_id: UUID) -> HttpResponse:
     )
 
 
-@never_cache
-@GET_POST
-def link_page(request: HttpRequest, secret: str) -> HttpResponse:
-    """The page a client opens from a link: no sign-in, works once, then expires."""
-    link = services.link_find(secret)
-    instrument = engine.get(link.instrument)
+def client_questionnaire(
+    request: HttpRequest,
+    instrument: engine.Instrument,
+    submit: Callable[[dict[str, str]], Administration],
+    template: str,
+) -> HttpResponse:
+    """A questionnaire a client completes (link, portal): the form, then a thank-you page with
+    crisis numbers when a safety item was endorsed. Bad answers re-show the form (400)."""
     form = QuestionnaireForm(request.POST or None, instrument=instrument)
     if request.method == "POST" and form.is_valid():
         try:
-            administration = services.link_submit(secret=secret, answers=form.answers())
+            administration = submit(form.answers())
         except engine.InvalidAnswers as exc:
             form.add_answer_errors(exc.errors)
         else:
@@ -168,9 +172,22 @@ def link_page(request: HttpRequest, secret: str) -> HttpResponse:
             return render(request, "measures/link_done.html", {"safety": safety})
     return render(
         request,
-        "measures/link_page.html",
+        template,
         {"instrument": instrument, "form": form},
         status=400 if form.errors else 200,
+    )
+
+
+@never_cache
+@GET_POST
+def link_page(request: HttpRequest, secret: str) -> HttpResponse:
+    """The page a client opens from a link: no sign-in, works once, then expires."""
+    link = services.link_find(secret)
+    return client_questionnaire(
+        request,
+        engine.get(link.instrument),
+        lambda answers: services.link_submit(secret=secret, answers=answers),
+        "measures/link_page.html",
     )
 
 

@@ -15,7 +15,7 @@ from iptcare.accounts.models import User
 from iptcare.clients.selectors import client_get
 from iptcare.core.errors import DomainError, Forbidden, NotFound
 from iptcare.measures import engine
-from iptcare.measures.forms import QuestionnaireForm
+from iptcare.measures.views import client_questionnaire
 from iptcare.portal import selectors, services
 
 
@@ -42,23 +42,11 @@ def portal_home_page(request: HttpRequest) -> HttpResponse:
 def portal_questionnaire_page(request: HttpRequest, link_id: UUID) -> HttpResponse:
     actor = _actor(request)
     link = services.requested_link(actor=actor, link_id=link_id)
-    instrument = engine.get(link.instrument)
-    form = QuestionnaireForm(request.POST or None, instrument=instrument)
-    if request.method == "POST" and form.is_valid():
-        try:
-            administration = services.portal_submit(
-                actor=actor, link_id=link_id, answers=form.answers()
-            )
-        except engine.InvalidAnswers as exc:
-            form.add_answer_errors(exc.errors)
-        else:
-            safety = any(f.get("severity") == "safety" for f in administration.flags)
-            return render(request, "measures/link_done.html", {"safety": safety})
-    return render(
+    return client_questionnaire(
         request,
+        engine.get(link.instrument),
+        lambda answers: services.portal_submit(actor=actor, link_id=link_id, answers=answers),
         "portal/questionnaire.html",
-        {"instrument": instrument, "form": form},
-        status=400 if form.errors else 200,
     )
 
 
@@ -69,23 +57,13 @@ def portal_due_page(request: HttpRequest, code: str) -> HttpResponse:
     actor = _actor(request)
     if code not in services.due_instruments(services.account_of(actor).client):
         raise NotFound("This questionnaire is not due.")
-    instrument = engine.get(code)
-    form = QuestionnaireForm(request.POST or None, instrument=instrument)
-    if request.method == "POST" and form.is_valid():
-        try:
-            administration = services.portal_submit_due(
-                actor=actor, instrument_code=code, answers=form.answers()
-            )
-        except engine.InvalidAnswers as exc:
-            form.add_answer_errors(exc.errors)
-        else:
-            safety = any(f.get("severity") == "safety" for f in administration.flags)
-            return render(request, "measures/link_done.html", {"safety": safety})
-    return render(
+    return client_questionnaire(
         request,
+        engine.get(code),
+        lambda answers: services.portal_submit_due(
+            actor=actor, instrument_code=code, answers=answers
+        ),
         "portal/questionnaire.html",
-        {"instrument": instrument, "form": form},
-        status=400 if form.errors else 200,
     )
 
 
