@@ -164,7 +164,9 @@ def staff_update(request: HttpRequest, user_id: UUID, payload: StaffUpdateIn) ->
         DataCategory.STAFF_ACCOUNTS,
         Purpose.ADMINISTRATION,
     )
-    subject = User.objects.filter(public_id=user_id, organisation=actor.organisation).first()
+    subject = (
+        User.objects.staff().filter(public_id=user_id, organisation=actor.organisation).first()
+    )
     if subject is None:
         raise NotFound("No such user.")
     updated = services.staff_update(

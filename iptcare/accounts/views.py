@@ -111,7 +111,8 @@ def mfa(request: HttpRequest) -> HttpResponse:
 
 def _staff_subject(actor: User, public_id: UUID) -> User:
     user = (
-        User.objects.select_related("organisation")
+        User.objects.staff()
+        .select_related("organisation")
         .prefetch_related("role_grants", "programs")
         .filter(public_id=public_id)
         .first()

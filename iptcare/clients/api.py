@@ -54,7 +54,11 @@ def _program(actor: User, public_id: UUID, field: str = "program") -> Program:
 def _staff(actor: User, public_id: UUID | None) -> User | None:
     if public_id is None or actor.organisation_id is None:
         return None
-    user = User.objects.filter(public_id=public_id, organisation_id=actor.organisation_id).first()
+    user = (
+        User.objects.staff()
+        .filter(public_id=public_id, organisation_id=actor.organisation_id)
+        .first()
+    )
     if user is None:
         raise InvalidInput(
             "No such staff member.", field_errors={"primary_clinician": ["No such staff member."]}

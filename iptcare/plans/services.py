@@ -159,9 +159,11 @@ class _Keys:
 
 
 def _staff_in_program(episode: Episode, ids: set[uuid.UUID]) -> dict[uuid.UUID, User]:
-    users = User.objects.filter(
-        public_id__in=ids, organisation_id=episode.organisation_id, is_active=True
-    ).prefetch_related("programs")
+    users = (
+        User.objects.staff()
+        .filter(public_id__in=ids, organisation_id=episode.organisation_id, is_active=True)
+        .prefetch_related("programs")
+    )
     return {
         u.public_id: u for u in users if any(p.pk == episode.program_id for p in u.programs.all())
     }
@@ -212,7 +214,7 @@ def parse_content(
     staff = _staff_in_program(episode, user_ids)
     all_staff = {
         u.public_id: u
-        for u in User.objects.filter(
+        for u in User.objects.staff().filter(
             public_id__in=user_ids, organisation_id=episode.organisation_id, is_active=True
         )
     }

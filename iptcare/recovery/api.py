@@ -36,9 +36,11 @@ def _actor(request: HttpRequest) -> User:
 def _collector(actor: User, public_id: UUID | None) -> User | None:
     if public_id is None:
         return None
-    user = User.objects.filter(
-        public_id=public_id, organisation_id=actor.organisation_id or 0
-    ).first()
+    user = (
+        User.objects.staff()
+        .filter(public_id=public_id, organisation_id=actor.organisation_id or 0)
+        .first()
+    )
     if user is None:
         raise InvalidInput(
             "Unknown member of staff.", field_errors={"collected_by": ["No such member of staff."]}

@@ -73,9 +73,11 @@ def clinician_get(*, actor: User, public_id: UUID) -> User:
     """A member of the actor's organisation (staff directory; no clinical data, no audit)."""
     if actor.organisation_id is None:
         raise NotFound("No such clinician.")
-    clinician = User.objects.filter(
-        public_id=public_id, organisation_id=actor.organisation_id
-    ).first()
+    clinician = (
+        User.objects.staff()
+        .filter(public_id=public_id, organisation_id=actor.organisation_id)
+        .first()
+    )
     if clinician is None:
         raise NotFound("No such clinician.")
     return clinician

@@ -113,9 +113,34 @@ def test_a_client_is_invited_once(theo: User, client_record: Client, wren: User)
     assert exc.value.field_errors == {"email": ["This client already has a portal account."]}
 
 
-def test_portal_clients_are_not_staff(wren: User, theo: User) -> None:
+def test_portal_clients_are_not_staff(
+    wren: User,
+    theo: User,
+    alice: User,
+    client_record: Client,
+    login_as: Callable[[User], HttpClient],
+) -> None:
     assert wren not in User.objects.staff()
     assert theo in User.objects.staff()
+    admin = login_as(alice)
+    # Staff administration never reaches a client's account (no staff roles can be granted).
+    assert str(wren.public_id) not in admin.get("/staff/").content.decode()
+    assert admin.get(f"/staff/{wren.public_id}/").status_code == 404
+    assert admin.post(f"/staff/{wren.public_id}/", {"roles": ["therapist"]}).status_code == 404
+    assert wren.role_set == frozenset({Role.CLIENT})
+    # Nor can a client be made anyone's clinician.
+    referral = login_as(theo).post(
+        f"/api/v1/clients/{client_record.public_id}/episodes",
+        data={
+            "program": str(client_record.program.public_id),
+            "referral_date": date.today().isoformat(),
+            "referral_source": "individual",
+            "primary_clinician": str(wren.public_id),
+        },
+        content_type="application/json",
+    )
+    assert referral.status_code == 422
+    assert "primary_clinician" in referral.content.decode()
 
 
 def test_policy_lets_a_client_see_their_own_record_only(
