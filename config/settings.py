@@ -233,6 +233,8 @@ AXES_USERNAME_CALLABLE = "iptcare.accounts.backends.axes_username"
 # - absolute: IPTCARE_SESSION_HOURS after login the session ends, however active.
 IPTCARE_IDLE_MINUTES = env_int("IPTCARE_IDLE_MINUTES", 15)
 IPTCARE_SESSION_HOURS = env_int("IPTCARE_SESSION_HOURS", 12)
+# How long a client's portal invitation link works (staff password links: one hour).
+IPTCARE_PORTAL_INVITE_DAYS = env_int("IPTCARE_PORTAL_INVITE_DAYS", 7)
 IPTCARE_ACTIVITY_RESOLUTION_SECONDS = 60
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Server-side expiry a little beyond the idle limit so that the middleware (which audits the

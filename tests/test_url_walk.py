@@ -24,6 +24,7 @@ PUBLIC = {
     "account/password/reset/",
     "account/password/reset/sent/",
     "account/password/reset/<uidb64>/<token>/",
+    "portal/welcome/<uidb64>/<token>/",
     "account/password/reset/complete/",
     "healthz",
     "api/v1/openapi.json",

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from django.contrib.auth.tokens import default_token_generator
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -34,6 +34,7 @@ from iptcare.core.errors import InvalidInput, NotFound
 from iptcare.measures import engine
 from iptcare.measures.models import Administration, MeasureLink, Mode
 from iptcare.portal.models import PortalAccount
+from iptcare.portal.tokens import invitation_tokens
 
 
 def _email_problem(email: str) -> str | None:
@@ -93,13 +94,16 @@ def portal_invite(*, actor: User, client: Client, email: str, request: HttpReque
 
 def _send_invitation(*, user: User, request: HttpRequest) -> None:
     path = reverse(
-        "accounts:password_reset_confirm",
+        "portal:welcome",
         kwargs={
             "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-            "token": default_token_generator.make_token(user),
+            "token": invitation_tokens.make_token(user),
         },
     )
-    body = render_to_string("portal/email/invite.txt", {"url": request.build_absolute_uri(path)})
+    body = render_to_string(
+        "portal/email/invite.txt",
+        {"url": request.build_absolute_uri(path), "days": settings.IPTCARE_PORTAL_INVITE_DAYS},
+    )
     send_mail("Your account is ready to set up", body, None, [user.email])
 
 

@@ -82,7 +82,7 @@ def test_invitation_creates_a_client_account_and_emails_nothing_clinical(
     text = f"{message.subject} {message.body}".lower()
     for clinical in (northside.name, client_record.organisation.name, "treatment", "substance"):
         assert clinical.lower() not in text
-    assert "/account/password/reset/" in message.body
+    assert "/portal/welcome/" in message.body and "expires in 7 days" in message.body
     event = AuditEvent.objects.filter(action="privilege_change").latest("seq")
     assert event.client_id == client_record.public_id
     assert event.detail["after"]["roles"] == ["portal_client"]
@@ -278,3 +278,47 @@ def test_scheduled_measures_due_appear_and_can_be_completed_once(
     assert (latest.instrument, latest.mode, latest.total) == ("phq-9", "portal", 8)
     assert http.get("/portal/due/phq-9/").status_code == 404  # no longer due
     assert 'href="/portal/due/phq-9/"' not in http.get("/portal/").content.decode()
+
+
+def test_invitation_link_works_for_days_once_and_is_not_a_reset_link(
+    theo: User,
+    client_record: Client,
+    episode: Episode,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    import re
+
+    import time_machine
+
+    from iptcare.portal.tokens import invitation_tokens
+
+    with django_capture_on_commit_callbacks(execute=True):
+        user = services.portal_invite(
+            actor=theo, client=client_record, email="wren@example.net", request=_request()
+        )
+    path = re.search(r"http://testserver(/portal/welcome/\S+/)", str(mail.outbox[0].body))
+    assert path is not None
+    url = path.group(1)
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    # A staff password-reset check refuses it (own salt), and it expires after 7 days, not 1 hour.
+    from django.contrib.auth.tokens import default_token_generator
+
+    assert not default_token_generator.check_token(user, token)
+    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1)):
+        assert not invitation_tokens.check_token(user, token)
+    with time_machine.travel(timezone.now() + timedelta(days=3)):
+        assert invitation_tokens.check_token(user, token)
+        http = HttpClient()
+        form_page = http.get(url, follow=True)
+        assert form_page.status_code == 200 and "password" in form_page.content.decode().lower()
+        done = http.post(
+            form_page.redirect_chain[-1][0],
+            {
+                "new_password1": "a-long-client-passphrase-42",
+                "new_password2": "a-long-client-passphrase-42",
+            },
+        )
+        assert done.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("a-long-client-passphrase-42")
+    assert not invitation_tokens.check_token(user, token)  # spent once the password is set
