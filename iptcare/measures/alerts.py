@@ -35,6 +35,17 @@ def not_on_track_session() -> int:
     return int(getattr(settings, "IPTCARE_NOT_ON_TRACK_SESSION", 8))
 
 
+def open_episode(client: Client) -> Episode | None:
+    """The client's current open episode (the latest referral) with its primary clinician: the
+    episode an administration belongs to and whose clinician an alert goes to."""
+    return (
+        Episode.objects.filter(client=client, status__in=("referred", "admitted"))
+        .select_related("primary_clinician")
+        .order_by("-referral_date")
+        .first()
+    )
+
+
 # --- pure rules ---------------------------------------------------------------------------------
 
 
@@ -270,12 +281,9 @@ def evaluate_attendance(*, client: Client) -> Alert | None:
     finding = no_show_finding(statuses)
     if finding is None:
         return None
-    episode = (
-        Episode.objects.filter(client=client, status__in=("referred", "admitted"))
-        .select_related("primary_clinician")
-        .first()
+    return raise_alert(
+        client=client, episode=open_episode(client), finding=finding, source_type="appointments"
     )
-    return raise_alert(client=client, episode=episode, finding=finding, source_type="appointments")
 
 
 # --- screens and returns to use (from iptcare.recovery) -----------------------------------------
@@ -345,12 +353,7 @@ def evaluate_recovery(
 ) -> list[Alert]:
     """Alerts for a recorded screen's unexpected positives and for new return-to-use events
     (``iptcare.recovery`` calls this inside its transaction)."""
-    episode = (
-        Episode.objects.filter(client=client, status__in=("referred", "admitted"))
-        .select_related("primary_clinician")
-        .order_by("-referral_date")
-        .first()
-    )
+    episode = open_episode(client)
     raised: list[Alert] = []
     if screen is not None:
         screen_id = str(getattr(screen, "public_id", ""))

@@ -7,6 +7,8 @@ QuestionnaireResponse and Observations built from it; it is never edited.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -15,6 +17,19 @@ from iptcare.access.scope import ResourceScope
 from iptcare.clients.models import Client, Episode
 from iptcare.core.models import Organisation, Program, PublicIdModel
 from iptcare.measures import schedules
+
+
+def _client_scope(row: Any, resource_type: str) -> ResourceScope:
+    """A row of a client's record is decided by the client's current program, as the rest of
+    the record is."""
+    return ResourceScope(
+        organisation_id=row.organisation_id,
+        organisation_public_id=row.organisation.public_id,
+        program_id=row.client.program_id,
+        resource_type=resource_type,
+        resource_id=str(row.public_id),
+        client_id=row.client.public_id,
+    )
 
 
 class Mode(models.TextChoices):
@@ -64,14 +79,7 @@ class Administration(PublicIdModel):
 
     @property
     def access_scope(self) -> ResourceScope:
-        return ResourceScope(
-            organisation_id=self.organisation_id,
-            organisation_public_id=self.organisation.public_id,
-            program_id=self.client.program_id,
-            resource_type="administration",
-            resource_id=str(self.public_id),
-            client_id=self.client.public_id,
-        )
+        return _client_scope(self, "administration")
 
 
 class MeasureLink(PublicIdModel):
@@ -102,14 +110,7 @@ class MeasureLink(PublicIdModel):
 
     @property
     def access_scope(self) -> ResourceScope:
-        return ResourceScope(
-            organisation_id=self.organisation_id,
-            organisation_public_id=self.organisation.public_id,
-            program_id=self.client.program_id,
-            resource_type="measure_link",
-            resource_id=str(self.public_id),
-            client_id=self.client.public_id,
-        )
+        return _client_scope(self, "measure_link")
 
 
 class AlertKind(models.TextChoices):
@@ -182,14 +183,7 @@ class Alert(PublicIdModel):
 
     @property
     def access_scope(self) -> ResourceScope:
-        return ResourceScope(
-            organisation_id=self.organisation_id,
-            organisation_public_id=self.organisation.public_id,
-            program_id=self.client.program_id,
-            resource_type="alert",
-            resource_id=str(self.public_id),
-            client_id=self.client.public_id,
-        )
+        return _client_scope(self, "alert")
 
 
 class MeasureSchedule(PublicIdModel):

@@ -26,7 +26,7 @@ from iptcare.audit.models import Outcome
 from iptcare.audit.services import record
 from iptcare.clients.models import Client, Episode
 from iptcare.core.errors import Conflict, InvalidInput, NotFound
-from iptcare.measures import engine, fhir
+from iptcare.measures import alerts, engine, fhir
 from iptcare.measures.models import (
     Administration,
     Alert,
@@ -41,16 +41,11 @@ LINK_PREFIX = "m_"
 DEFAULT_LINK_HOURS = 72
 
 
-def _open_episode(client: Client) -> Episode | None:
-    return (
-        Episode.objects.filter(client=client, status__in=("referred", "admitted"))
-        .select_related("primary_clinician")
-        .order_by("-referral_date")
-        .first()
-    )
+_open_episode = alerts.open_episode
 
 
-def _context(client: Client) -> dict[str, str]:
+def scoring_context(client: Client) -> dict[str, str]:
+    """What an instrument's context-dependent cutoffs may use (AUDIT-C: sex at birth)."""
     sex = client.sex_assigned_at_birth
     return {"sex": sex} if sex in {"male", "female"} else {}
 
@@ -78,7 +73,7 @@ def administer(
         Purpose.TREATMENT,
         detail={"measure": instrument.code},
     )
-    result = engine.score(instrument, answers, context=_context(client))
+    result = engine.score(instrument, answers, context=scoring_context(client))
     with transaction.atomic():
         return _store(
             client=client,
@@ -183,8 +178,6 @@ def _write(
     history: tuple[float | None, int] | None,
 ) -> None:
     """Insert a built administration and run the alert rules (in the caller's transaction)."""
-    from iptcare.measures import alerts
-
     administration.save(force_insert=True)
     alerts.evaluate_administration(
         administration=administration,
@@ -346,7 +339,7 @@ def link_submit(*, secret: str, answers: Mapping[str, Any]) -> Administration:
     unexpired link passes; if a second tab submitted first, this one rolls back entirely."""
     link, known = _link_for_submit(secret)
     instrument = engine.get(link.instrument)
-    result = engine.score(instrument, answers, context=_context(link.client))
+    result = engine.score(instrument, answers, context=scoring_context(link.client))
     # Everything that needs no lock happens before the transaction: on SQLite the write lock is
     # taken at BEGIN and every other submit waits for it.
     administration = _build(

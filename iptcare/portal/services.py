@@ -33,6 +33,7 @@ from iptcare.clients.models import Client
 from iptcare.core.errors import InvalidInput, NotFound
 from iptcare.measures import engine
 from iptcare.measures.models import Administration, MeasureLink, Mode
+from iptcare.measures.services import scoring_context
 from iptcare.portal.models import PortalAccount
 from iptcare.portal.tokens import invitation_tokens
 
@@ -144,7 +145,7 @@ def portal_submit(*, actor: User, link_id: UUID, answers: Mapping[str, Any]) -> 
         detail={"measure": link.instrument, "via": "portal"},
     )  # fmt: skip
     instrument = engine.get(link.instrument)
-    result = engine.score(instrument, answers, context=_context(client))
+    result = engine.score(instrument, answers, context=scoring_context(client))
     with transaction.atomic():
         spent = MeasureLink.objects.filter(
             pk=link.pk, used_at__isnull=True, expires_at__gt=timezone.now()
@@ -161,11 +162,6 @@ def portal_submit(*, actor: User, link_id: UUID, answers: Mapping[str, Any]) -> 
         )
         MeasureLink.objects.filter(pk=link.pk).update(administration=administration)
     return administration
-
-
-def _context(client: Client) -> dict[str, str]:
-    sex = client.sex_assigned_at_birth
-    return {"sex": sex} if sex in {"male", "female"} else {}
 
 
 def due_instruments(client: Client) -> list[str]:
@@ -191,7 +187,7 @@ def portal_submit_due(
         detail={"measure": instrument_code, "via": "portal", "scheduled": True},
     )  # fmt: skip
     instrument = engine.get(instrument_code)
-    result = engine.score(instrument, answers, context=_context(client))
+    result = engine.score(instrument, answers, context=scoring_context(client))
     with transaction.atomic():
         return store_administration(
             client=client,
