@@ -82,7 +82,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=20000,
         help="demo clients to generate (iptcare demo); the chart and caseload goals are at 20000",
     )
+    parser.add_argument(
+        "--seed",
+        type=Path,
+        default=None,
+        help="SQLite only: reuse this saved demo database (created on first use)",
+    )
     args = parser.parse_args(argv)
+    if args.seed is not None and args.database_url:
+        parser.error("--seed is for SQLite; PostgreSQL is always generated afresh")
     if args.rounds < 1:
         parser.error("--rounds: at least 1")
     args.scenario_list = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -217,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
                 progress(f"recreating PostgreSQL database {postgres.name!r}")
                 postgres.recreate()
             progress(f"migrating and loading the demo ({args.clients} clients) into {vendor}")
-            demo_output = prepare_database(env, args.clients)
+            demo_output = prepare_database(env, args.clients, args.seed)
             progress(demo_output.splitlines()[-1] if demo_output else "demo loaded")
             if SUBMIT in args.scenario_list:
                 progress("counting the SQL statements of one questionnaire submit (in-process)")

@@ -88,6 +88,28 @@ def decide(
     return Decision(False, f"no role of this user may {action} {category}")
 
 
+def program_reach(
+    actor: User | Any, action: Action, category: DataCategory, purpose: Purpose
+) -> frozenset[int] | None:
+    """The programs of the actor's organisation in which ``decide`` could allow ``action`` on
+    ``category`` for ``purpose``: a filter for list queries, so that a list never has to load
+    the whole organisation to find the few rows the actor may see. ``None`` means every program
+    (an organisation-wide role); an empty set means none. ``decide`` still runs on every row.
+    """
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return frozenset()
+    reach: set[int] = set()
+    for role in actor.role_set:
+        policy = ROLE_TABLE[Role(role)]
+        if not policy.permits(category, action) or purpose not in policy.purposes:
+            continue
+        if policy.scope == Scope.ORGANISATION:
+            return None
+        if policy.scope == Scope.PROGRAM:
+            reach |= actor.program_ids
+    return frozenset(reach)
+
+
 def authorize(
     actor: User | Any,
     action: Action,

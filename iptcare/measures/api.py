@@ -235,6 +235,8 @@ def alert_inbox(request: HttpRequest) -> AlertInboxOut:
     return AlertInboxOut(
         mine=[AlertSummaryOut.of(a) for a in inbox.mine],
         supervision=[AlertSummaryOut.of(a) for a in inbox.supervision],
+        mine_truncated=inbox.mine_truncated,
+        supervision_truncated=inbox.supervision_truncated,
     )
 
 

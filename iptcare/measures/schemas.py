@@ -287,6 +287,12 @@ class AlertInboxOut(Schema):
     supervision: list[AlertSummaryOut] = Field(
         description="Unresolved alerts of the programs I supervise (clinical supervisors)."
     )
+    mine_truncated: bool = Field(
+        description="True when more of my alerts are unresolved than the inbox lists (200)."
+    )
+    supervision_truncated: bool = Field(
+        description="True when more supervised alerts are unresolved than the inbox lists (200)."
+    )
 
 
 class AlertActionIn(Schema):

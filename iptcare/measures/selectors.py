@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from uuid import UUID
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from iptcare.access.policy import authorize, decide
+from iptcare.access.policy import authorize, decide, program_reach
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.audit.services import batched
@@ -92,44 +92,65 @@ def _alerts():  # type: ignore[no-untyped-def]
     )
 
 
+INBOX_LIMIT = 200  # per list; the inbox says when there are more, newest immediate ones first
+
+
 @dataclass(frozen=True)
 class Inbox:
     mine: list[Alert]
     supervision: list[Alert]
+    mine_truncated: bool = False
+    supervision_truncated: bool = False
+
+
+def _unresolved(actor: User) -> QuerySet[Alert]:
+    return (
+        _alerts()
+        .filter(organisation_id=actor.organisation_id)
+        .exclude(status=AlertStatus.RESOLVED)
+        .order_by("-immediate", "-raised_at", "-id")
+    )
 
 
 def alert_inbox(*, actor: User) -> Inbox:
     """Unresolved alerts: those of my clients, and — for clinical supervisors — those of the
-    programs I supervise. One audit event per program whose alerts are shown."""
+    programs I supervise (up to ``INBOX_LIMIT`` each, immediate ones first). Each list is its own
+    query, narrowed in SQL to what the actor could see (a clinician's own alerts; the programs in
+    which they may sign), so the inbox does not depend on the size of the organisation; the
+    policy still decides every row. One audit event per program whose alerts are shown."""
     if actor.organisation_id is None:
         return Inbox([], [])
     with batched():
-        candidates = list(
-            _alerts()
-            .filter(organisation_id=actor.organisation_id)
-            .exclude(status=AlertStatus.RESOLVED)
-            .order_by("-immediate", "-raised_at")[:500]
-        )
-        mine = [a for a in candidates if a.clinician_id == actor.pk]
+        own = list(_unresolved(actor).filter(clinician_id=actor.pk)[: INBOX_LIMIT + 1])
+        reach = program_reach(actor, Action.SIGN, CATEGORY, Purpose.OPERATIONS)
+        others: list[Alert] = []
+        if reach is None or reach:
+            query = _unresolved(actor).exclude(clinician_id=actor.pk)
+            if reach is not None:
+                query = query.filter(program_id__in=sorted(reach))
+            others = list(query[: INBOX_LIMIT + 1])
+        mine = [a for a in own if decide(actor, Action.VIEW, a, CATEGORY, Purpose.TREATMENT)]
         supervision = [
-            a
-            for a in candidates
-            if a.clinician_id != actor.pk
-            and decide(actor, Action.SIGN, a, CATEGORY, Purpose.OPERATIONS)
+            a for a in others if decide(actor, Action.SIGN, a, CATEGORY, Purpose.OPERATIONS)
         ]
-        mine = [a for a in mine if decide(actor, Action.VIEW, a, CATEGORY, Purpose.TREATMENT)]
-        for program in {a.program for a in mine + supervision}:
+        shown_mine, shown_supervision = mine[:INBOX_LIMIT], supervision[:INBOX_LIMIT]
+        for program in {a.program for a in shown_mine + shown_supervision}:
             authorize(
                 actor,
                 Action.LIST,
                 program,
                 CATEGORY,
                 Purpose.TREATMENT
-                if any(a.program_id == program.pk for a in mine)
+                if any(a.program_id == program.pk for a in shown_mine)
                 else Purpose.OPERATIONS,
                 detail={"view": "alert inbox"},
             )
-    return Inbox(mine, supervision)
+    return Inbox(
+        shown_mine,
+        shown_supervision,
+        mine_truncated=len(own) > INBOX_LIMIT,
+        supervision_truncated=len(others) > INBOX_LIMIT,
+    )
 
 
 def alert_get(*, actor: User, public_id: UUID) -> Alert:

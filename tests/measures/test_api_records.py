@@ -358,7 +358,12 @@ def test_outsiders_are_refused_everywhere(
     assert AuditEvent.objects.filter(outcome="denied").count() >= denied_before + len(responses)
     inbox = api.get("/api/v1/alerts")
     assert inbox.status_code == 200
-    assert inbox.json() == {"mine": [], "supervision": []}
+    assert inbox.json() == {
+        "mine": [],
+        "supervision": [],
+        "mine_truncated": False,
+        "supervision_truncated": False,
+    }
 
 
 def test_anonymous_is_401(client_record: Client) -> None:
