@@ -26,12 +26,16 @@ def questionnaire_url(instrument: Instrument) -> str:
     return f"urn:iptcare:instrument:{instrument.code}"
 
 
+# The JSON built here is validated and then stored as built (plain JSON types already, nothing
+# empty): re-serialising the validated model would cost as much again and change nothing.
 def _validated_qr(data: dict[str, Any]) -> dict[str, Any]:
-    return QuestionnaireResponse.model_validate(data).model_dump(mode="json", exclude_none=True)
+    QuestionnaireResponse.model_validate(data)
+    return data
 
 
 def _validated_obs(data: dict[str, Any]) -> dict[str, Any]:
-    return Observation.model_validate(data).model_dump(mode="json", exclude_none=True)
+    Observation.model_validate(data)
+    return data
 
 
 def questionnaire_response(
