@@ -9,8 +9,11 @@ from django.test import Client as HttpClient
 
 from iptcare.accounts.models import User
 from iptcare.audit.models import AuditEvent
+from iptcare.core.errors import Forbidden, InvalidInput
 from iptcare.core.models import Program
 from iptcare.ipt.models import PhaseBoundaries
+from iptcare.measures.models import MeasureSettings
+from iptcare.measures.program_settings import measure_settings_update, not_on_track_session
 from iptcare.plans.models import PlanSettings
 
 
@@ -22,19 +25,29 @@ def test_admin_sets_program_settings(
     url = f"/programs/{northside.public_id}/settings/"
     page = http.get(url)
     assert page.status_code == 200
+    assert page.context["form"].initial["not_on_track_session"] == 8  # the deployment default
     response = http.post(
-        url, {"initial_sessions": 4, "termination_sessions": 2, "review_interval_days": 60}
+        url,
+        {
+            "initial_sessions": 4,
+            "termination_sessions": 2,
+            "review_interval_days": 60,
+            "not_on_track_session": 12,
+        },
     )
     assert response.status_code == 302
     bounds = PhaseBoundaries.objects.get(program=northside)
     assert (bounds.initial_sessions, bounds.termination_sessions) == (4, 2)
     assert PlanSettings.objects.get(program=northside).review_interval_days == 60
+    assert MeasureSettings.objects.get(program=northside).not_on_track_session == 12
+    # The page's own decision, then one per setting saved.
     assert (
         AuditEvent.objects.filter(
             actor_id=alice.public_id, action="update", data_category="organisation"
         ).count()
-        == 2
+        == 4
     )
+    assert http.get(url).context["form"].initial["not_on_track_session"] == 12
 
 
 def test_bad_settings_get_field_errors_and_change_nothing(
@@ -42,12 +55,59 @@ def test_bad_settings_get_field_errors_and_change_nothing(
 ) -> None:
     response = login_as(alice).post(
         f"/programs/{northside.public_id}/settings/",
-        {"initial_sessions": 0, "termination_sessions": 9, "review_interval_days": 3},
+        {
+            "initial_sessions": 0,
+            "termination_sessions": 9,
+            "review_interval_days": 3,
+            "not_on_track_session": 1,
+        },
     )
     assert response.status_code == 400
     html = response.content.decode()
-    assert html.count("field-error") == 3
+    assert html.count("field-error") == 4
     assert not PhaseBoundaries.objects.exists() and not PlanSettings.objects.exists()
+    assert not MeasureSettings.objects.exists()
+
+
+def test_the_settings_page_saves_all_or_nothing(
+    alice: User,
+    northside: Program,
+    login_as: Callable[[User], HttpClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A value the last service refuses (here the form's own range check is lifted, as when
+    the two drift apart) leaves the settings saved before it unsaved too."""
+    from iptcare.chart import settings_views
+
+    field = settings_views.ProgramSettingsForm.base_fields["not_on_track_session"]
+    monkeypatch.setattr(field, "validators", [])
+    response = login_as(alice).post(
+        f"/programs/{northside.public_id}/settings/",
+        {
+            "initial_sessions": 4,
+            "termination_sessions": 2,
+            "review_interval_days": 60,
+            "not_on_track_session": 80,
+        },
+    )
+    assert response.status_code == 400
+    assert "Between session 2 and 52." in response.content.decode()
+    assert not PhaseBoundaries.objects.exists() and not PlanSettings.objects.exists()
+    assert not MeasureSettings.objects.exists()
+
+
+def test_measure_settings_service_refuses_out_of_range_and_non_administrators(
+    alice: User, theo: User, northside: Program
+) -> None:
+    with pytest.raises(InvalidInput) as bad:
+        measure_settings_update(actor=alice, program=northside, not_on_track_session=53)
+    assert "not_on_track_session" in bad.value.field_errors
+    with pytest.raises(Forbidden):
+        measure_settings_update(actor=theo, program=northside, not_on_track_session=10)
+    assert not MeasureSettings.objects.exists()
+    assert AuditEvent.objects.filter(actor_id=theo.public_id, outcome="denied").count() == 1
+    measure_settings_update(actor=alice, program=northside, not_on_track_session=10)
+    assert not_on_track_session(northside.pk) == 10
 
 
 @pytest.mark.parametrize(("persona", "status"), [("theo", 403), ("remy", 403), ("oscar", 404)])
@@ -63,8 +123,14 @@ def test_others_cannot_change_settings(
     assert http.get(url).status_code == status
     assert (
         http.post(
-            url, {"initial_sessions": 4, "termination_sessions": 2, "review_interval_days": 60}
+            url,
+            {
+                "initial_sessions": 4,
+                "termination_sessions": 2,
+                "review_interval_days": 60,
+                "not_on_track_session": 10,
+            },
         ).status_code
         == status
     )
-    assert not PhaseBoundaries.objects.exists()
+    assert not PhaseBoundaries.objects.exists() and not MeasureSettings.objects.exists()

@@ -1,4 +1,5 @@
-"""Program settings that clinical apps read: IPT phase boundaries and the plan review interval.
+"""Program settings that clinical apps read: IPT phase boundaries, the plan review interval and
+the not-on-track session.
 
 Administrators set them (the services ask the access policy: ORGANISATION update).
 """
@@ -10,6 +11,7 @@ from uuid import UUID
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -21,6 +23,8 @@ from iptcare.core.errors import DomainError, NotFound
 from iptcare.core.models import Program
 from iptcare.ipt.models import PhaseBoundaries
 from iptcare.ipt.services import phase_boundaries_set
+from iptcare.measures.models import NOT_ON_TRACK_SESSION_RANGE
+from iptcare.measures.program_settings import measure_settings_update, not_on_track_session
 from iptcare.plans.models import PlanSettings
 from iptcare.plans.services import plan_settings_update
 
@@ -41,6 +45,14 @@ class ProgramSettingsForm(forms.Form):
     review_interval_days = forms.IntegerField(
         label="Treatment plan review every (days)", min_value=7, max_value=365
     )
+    not_on_track_session = forms.IntegerField(
+        label="Not on track: alert when no reliable improvement by session",
+        min_value=NOT_ON_TRACK_SESSION_RANGE[0],
+        max_value=NOT_ON_TRACK_SESSION_RANGE[1],
+        help_text=(
+            "Sessions attended since admission; used until local expected-recovery curves exist."
+        ),
+    )
 
 
 @login_required
@@ -57,20 +69,19 @@ def program_settings(request: HttpRequest, program_id: UUID) -> HttpResponse:
         "initial_sessions": bounds.initial_sessions if bounds else 3,
         "termination_sessions": bounds.termination_sessions if bounds else 3,
         "review_interval_days": plan.review_interval_days if plan else 30,
+        "not_on_track_session": not_on_track_session(program.pk),
     }
     form = ProgramSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            phase_boundaries_set(
-                actor=actor,
-                program=program,
-                initial_sessions=data["initial_sessions"],
-                termination_sessions=data["termination_sessions"],
+            # Decided (and a refusal audited) before the transaction, which would roll a
+            # refusal's event back; then one transaction, so the page saves all or nothing.
+            authorize(
+                actor, Action.UPDATE, program, DataCategory.ORGANISATION, Purpose.ADMINISTRATION
             )
-            plan_settings_update(
-                actor=actor, program=program, review_interval_days=data["review_interval_days"]
-            )
+            with transaction.atomic():
+                _save(actor, program, data)
         except DomainError as exc:
             for field, errors in (exc.field_errors or {"__all__": [exc.message]}).items():
                 for error in errors:
@@ -83,4 +94,19 @@ def program_settings(request: HttpRequest, program_id: UUID) -> HttpResponse:
         "chart/program_settings.html",
         {"form": form, "program": program},
         status=400 if form.errors else 200,
+    )
+
+
+def _save(actor: User, program: Program, data: dict[str, int]) -> None:
+    phase_boundaries_set(
+        actor=actor,
+        program=program,
+        initial_sessions=data["initial_sessions"],
+        termination_sessions=data["termination_sessions"],
+    )
+    plan_settings_update(
+        actor=actor, program=program, review_interval_days=data["review_interval_days"]
+    )
+    measure_settings_update(
+        actor=actor, program=program, not_on_track_session=data["not_on_track_session"]
     )

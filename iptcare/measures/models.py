@@ -265,3 +265,31 @@ class MeasureSchedule(PublicIdModel):
             every_days=self.every_days,
             at_discharge=self.at_discharge,
         )
+
+
+NOT_ON_TRACK_SESSION_RANGE = (2, 52)
+
+
+class MeasureSettings(models.Model):
+    """Per-program measurement settings (one row per program; absent means the deployment
+    default, ``IPTCARE_NOT_ON_TRACK_SESSION``)."""
+
+    program = models.OneToOneField(
+        Program, on_delete=models.CASCADE, related_name="measure_settings"
+    )
+    not_on_track_session = models.PositiveSmallIntegerField(
+        validators=[
+            MinValueValidator(NOT_ON_TRACK_SESSION_RANGE[0]),
+            MaxValueValidator(NOT_ON_TRACK_SESSION_RANGE[1]),
+        ],
+        help_text=(
+            "Sessions attended after which a client with no reliable improvement from baseline "
+            "raises a 'not on track' alert."
+        ),
+    )
+
+    class Meta:
+        verbose_name_plural = "measure settings"
+
+    def __str__(self) -> str:
+        return f"Measure settings of {self.program_id}"
