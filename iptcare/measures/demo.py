@@ -20,7 +20,14 @@ from django.utils import timezone
 
 from iptcare.clients.models import Episode
 from iptcare.measures import alerts, engine, fhir, schedules
-from iptcare.measures.models import Administration, Alert, AlertStatus, MeasureSchedule, Mode
+from iptcare.measures.models import (
+    Administration,
+    Alert,
+    AlertKind,
+    AlertStatus,
+    MeasureSchedule,
+    Mode,
+)
 from iptcare.measures.schedule_services import overdue_finding
 from iptcare.scheduling.models import ATTENDED_STATUSES, Appointment
 
@@ -285,13 +292,24 @@ def generate(*, episodes: Sequence[Episode], rng: random.Random, today: date) ->
                     )
                 )
     new_alerts += _recovery_alerts(episodes, today=today, now=now, rng=rng)
-    # Some non-safety alerts were already handled, so the demo shows the whole life cycle.
+    # Some non-safety alerts were already handled, so the demo shows the whole life cycle:
+    # about a quarter acknowledged, and about one in six also resolved with a note.
     for alert in new_alerts:
-        if not alert.immediate and rng.random() < 0.25:
+        if alert.immediate or alert.clinician_id is None:
+            continue
+        draw = rng.random()
+        if draw < 0.4:
             alert.status = AlertStatus.ACKNOWLEDGED
             alert.acknowledged_at = alert.raised_at + timedelta(hours=2)
             alert.acknowledged_by_id = alert.clinician_id
             alert.action_note = "Discussed with the client at the next session."
+        # An overdue measure stays unresolved while it is still owed (the sweep would raise it
+        # again).
+        if draw < 0.15 and alert.kind != AlertKind.OVERDUE_MEASURE:
+            alert.status = AlertStatus.RESOLVED
+            alert.resolved_at = min(now, alert.raised_at + timedelta(hours=20))
+            alert.resolved_by_id = alert.clinician_id
+            alert.resolution_note = "Reviewed in session; the plan was updated."
     Administration.objects.bulk_create(rows, batch_size=500)
     MeasureSchedule.objects.bulk_create(plans, batch_size=1000)
     Alert.objects.bulk_create(new_alerts, batch_size=500)

@@ -15,7 +15,7 @@ from iptcare.audit.models import AuditEvent
 from iptcare.clients.models import Client, Episode
 from iptcare.core.models import Organisation, Program
 from iptcare.measures import demo
-from iptcare.measures.models import Administration, Alert, AlertKind
+from iptcare.measures.models import Administration, Alert, AlertKind, AlertStatus
 
 TODAY = date.today()
 
@@ -105,3 +105,11 @@ def test_the_demo_shows_every_alert_type() -> None:
     """Issue 5: trajectories of every kind, so that every alert type appears in the demo."""
     call_command("demo", "--clients", "150", stdout=StringIO())
     assert set(Alert.objects.values_list("kind", flat=True)) == set(AlertKind.values)
+    # The whole life cycle shows, and every handled alert says what was done.
+    assert set(Alert.objects.values_list("status", flat=True)) == set(AlertStatus.values)
+    handled = Alert.objects.exclude(status=AlertStatus.OPEN)
+    assert not handled.filter(action_note="").exists()
+    assert not handled.filter(acknowledged_by__isnull=True).exists()
+    resolved = Alert.objects.filter(status=AlertStatus.RESOLVED)
+    assert not resolved.filter(resolution_note="").exists()
+    assert not resolved.filter(kind__in=[AlertKind.OVERDUE_MEASURE, AlertKind.SAFETY]).exists()
