@@ -288,6 +288,10 @@ def evaluate_attendance(*, client: Client) -> Alert | None:
 
 # --- screens and returns to use (from iptcare.recovery) -----------------------------------------
 
+# An event's alerts carry this source type and the event's public id, so that withdrawing the
+# event can find and resolve them (``recovery.services._withdraw``).
+RETURN_TO_USE_SOURCE = "return_to_use_event"
+
 # DOMAIN.md §3 and issue 5: an unexpected positive after abstinence is a relapse event; an opioid
 # return to use after >= 7 days of abstinence carries overdose risk (tolerance is lost), so the
 # alert prompts naloxone. The >= 7-day threshold is the product's rule (issue 5), applied by
@@ -383,7 +387,7 @@ def evaluate_recovery(
                     client=client,
                     episode=episode,
                     finding=finding,
-                    source_type="return_to_use_event",
+                    source_type=RETURN_TO_USE_SOURCE,
                     source_id=event_id,
                     fallback_clinician=recorded_by,
                 )

@@ -8,7 +8,7 @@ the transaction, then one atomic block: score, store, FHIR, alerts, audit — al
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -425,13 +425,58 @@ def alert_resolve(*, actor: User, alert: Alert, version: int, note: str) -> Aler
     authorize(actor, Action.UPDATE, alert, CATEGORY, purpose, detail={"alert": "resolve"})
     with transaction.atomic():
         locked = _alert_for_update(alert, version)
-        locked.status = AlertStatus.RESOLVED
-        locked.resolved_at = timezone.now()
-        locked.resolved_by = actor
-        locked.resolution_note = note
-        locked.version += 1
-        locked.save()
+        _mark_resolved(locked, actor=actor, note=note)
     return locked
+
+
+def _mark_resolved(locked: Alert, *, actor: User, note: str) -> None:
+    """What resolving means, for a row locked by the caller: the one place that writes it."""
+    locked.status = AlertStatus.RESOLVED
+    locked.resolved_at = timezone.now()
+    locked.resolved_by = actor
+    locked.resolution_note = note
+    locked.version += 1
+    locked.save()
+
+
+def alerts_resolve_for_withdrawn(
+    *,
+    actor: User,
+    client: Client,
+    source_type: str,
+    source_ids: Collection[str],
+    note: str,
+) -> list[Alert]:
+    """Resolve the unresolved alerts raised by records that were just withdrawn as unfounded
+    (``source_type``/``source_ids`` as ``alerts.raise_alert`` stored them), with ``note``.
+
+    Runs inside the caller's transaction, so the withdrawal and these resolutions commit or roll
+    back together. An alert already resolved stays as it is; an immediate one needs no
+    acknowledgement first, since its cause no longer stands. Each resolution is audited as
+    ``alert_resolve`` audits (``authorize``, UPDATE of the alert) — for treatment, the purpose
+    of the correction the caller already authorised on the same client (an alert's scope is its
+    client's), so it is allowed wherever the withdrawal was.
+    """
+    if not source_ids:
+        return []
+    resolved = list(
+        Alert.objects.select_for_update(of=("self",))
+        .select_related("organisation", "client")
+        .filter(client=client, source_type=source_type, source_id__in=list(source_ids))
+        .exclude(status=AlertStatus.RESOLVED)
+        .order_by("id")
+    )
+    for alert in resolved:
+        authorize(
+            actor,
+            Action.UPDATE,
+            alert,
+            CATEGORY,
+            Purpose.TREATMENT,
+            detail={"alert": "resolve", "withdrawn": source_type, "source_id": alert.source_id},
+        )
+        _mark_resolved(alert, actor=actor, note=note)
+    return resolved
 
 
 # For other apps that admit a client's answers by their own door (the portal): score, store,
@@ -444,6 +489,7 @@ __all__ = [
     "administer",
     "alert_acknowledge",
     "alert_resolve",
+    "alerts_resolve_for_withdrawn",
     "link_find",
     "link_issue",
     "link_submit",

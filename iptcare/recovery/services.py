@@ -9,7 +9,9 @@ and stay in the clinical tables (as ``clients.RecordRevision`` does).
 
 Return-to-use events are derived here, from the same evidence everywhere (``_evidence``): days
 of use from the calendar plus screens (an unexpected positive is a day of use, a negative a day
-without use of that substance). ``abstinence.py`` holds the rules.
+without use of that substance). ``abstinence.py`` holds the rules. Withdrawing an event (a
+result marked expected, a calendar correction) resolves, in the same transaction, the alerts
+that event raised (``measures.services.alerts_resolve_for_withdrawn``) and no others.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from iptcare.audit.services import record
 from iptcare.clients.choices import EpisodeStatus
 from iptcare.clients.models import Client, Episode, RecordRevision
 from iptcare.core.errors import Conflict, InvalidInput
-from iptcare.measures.alerts import evaluate_recovery
+from iptcare.measures.alerts import RETURN_TO_USE_SOURCE, evaluate_recovery
+from iptcare.measures.services import alerts_resolve_for_withdrawn
 from iptcare.plans.models import PlanMedication, PlanStatus
 from iptcare.recovery import abstinence
 from iptcare.recovery.models import (
@@ -288,7 +291,13 @@ def _new_event(
     )
 
 
-def _withdraw(events: Sequence[ReturnToUseEvent], *, actor: User, reason: str) -> None:
+def _withdraw(
+    events: Sequence[ReturnToUseEvent], *, actor: User, client: Client, reason: str
+) -> None:
+    """Withdraw unfounded events (in the caller's transaction) and resolve the alerts they
+    raised: an alert whose cause was withdrawn must not stay in anyone's inbox."""
+    if not events:
+        return
     now = timezone.now()
     for event in events:
         event.withdrawn_at = now
@@ -296,6 +305,13 @@ def _withdraw(events: Sequence[ReturnToUseEvent], *, actor: User, reason: str) -
         event.withdrawn_reason = reason
     ReturnToUseEvent.objects.bulk_update(
         events, ["withdrawn_at", "withdrawn_by", "withdrawn_reason", "updated_at"]
+    )
+    alerts_resolve_for_withdrawn(
+        actor=actor,
+        client=client,
+        source_type=RETURN_TO_USE_SOURCE,
+        source_ids=[str(e.public_id) for e in events],
+        note=f"The return to use that raised this alert was withdrawn: {reason}.",
     )
 
 
@@ -542,7 +558,7 @@ def screen_mark_expected(
             for e in ReturnToUseEvent.objects.filter(screen=locked, withdrawn_at__isnull=True)
             if abstinence_key(e.substance) not in still
         ]
-        _withdraw(unfounded, actor=actor, reason="screen result marked expected")
+        _withdraw(unfounded, actor=actor, client=client, reason="screen result marked expected")
         locked.version += 1
         locked.save(update_fields=["version", "updated_at"])
         _success(
@@ -743,7 +759,12 @@ def _sync_calendar_events(
         for k, e in calendar_events.items()
         if k not in onsets or onsets[k] != e.after_abstinent_days
     ]
-    _withdraw(withdraw, actor=actor, reason="calendar corrected: return to use recounted")
+    _withdraw(
+        withdraw,
+        actor=actor,
+        client=client,
+        reason="calendar corrected: return to use recounted",
+    )
     outcome.events_withdrawn = withdraw
     still_taken = taken - {(abstinence_key(e.substance), e.date) for e in withdraw}
     episodes = _episodes(client) if onsets else []
