@@ -127,6 +127,9 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "iptcare.accounts.middleware.SessionLifetimeMiddleware",
     "iptcare.accounts.middleware.MFARequiredMiddleware",
+    # After authentication, OTP, session lifetime and MFA: a locked kiosk session is still ended
+    # by a timeout; while locked, nothing but the kiosk hand-back page is reachable.
+    "iptcare.measures.middleware.KioskLockMiddleware",
     "iptcare.core.middleware.DomainErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

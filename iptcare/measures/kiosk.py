@@ -6,7 +6,8 @@ other record. After the client submits (``services.administer(mode="kiosk")``: s
 alerts raised, audited), the tablet shows a neutral "please hand the tablet back" page and stays
 on it until the clinician re-enters their password; only then are the result and the client's
 measures shown. The hand-back state lives in the clinician's session, so reloading, going back
-or opening another kiosk URL shows the same page.
+or opening another kiosk URL shows the same page, and ``middleware.KioskLockMiddleware`` sends
+every other page and API call of that session here (or refuses it) until the unlock.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def kiosk_page(request: HttpRequest, client_id: UUID, code: str) -> HttpResponse
         else:
             request.session[HANDBACK] = {
                 "client": str(client.public_id),
+                "code": instrument.code,  # where KioskLockMiddleware sends every other page
                 "administration": str(administration.public_id),
             }
             # Post/redirect/get: a reload shows the hand-back page, never a second submit.
