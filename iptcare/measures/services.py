@@ -258,19 +258,25 @@ def link_issue(
     return issued
 
 
+@dataclass(frozen=True)
+class OpenedLink:
+    """A usable link, read once per request with what a submit needs (``link_open``)."""
+
+    link: MeasureLink
+    known: _KnownHistory | None
+
+
 def link_find(secret: str) -> MeasureLink:
     """The usable link for ``secret``; the same 404 for unknown, used and expired links, so the
     page never tells a stranger whether a link existed."""
-    link = (
-        MeasureLink.objects.select_related(
-            "client__organisation", "client__program", "organisation"
-        )
-        .filter(secret_hash=hash_token_secret(secret))
-        .first()
-    )
-    if link is None or link.used_at is not None or link.expires_at <= timezone.now():
-        raise NotFound("This link has expired or has already been used.")
-    return link
+    return link_open(secret).link
+
+
+def link_open(secret: str) -> OpenedLink:
+    """``link_find`` with the facts a submit needs, so that the page that shows the form and
+    then submits it reads the link once (``link_submit(opened=...)``)."""
+    link, known = _link_for_submit(secret)
+    return OpenedLink(link=link, known=known)
 
 
 def _link_for_submit(secret: str) -> tuple[MeasureLink, _KnownHistory | None]:
@@ -331,7 +337,9 @@ def _link_for_submit(secret: str) -> tuple[MeasureLink, _KnownHistory | None]:
     )
 
 
-def link_submit(*, secret: str, answers: Mapping[str, Any]) -> Administration:
+def link_submit(
+    *, secret: str, answers: Mapping[str, Any], opened: OpenedLink | None = None
+) -> Administration:
     """The client submits the questionnaire: scored, stored, alerts raised, link spent — one
     transaction. Bad answers change nothing and leave the link usable.
 

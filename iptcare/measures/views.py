@@ -182,11 +182,11 @@ def client_questionnaire(
 @GET_POST
 def link_page(request: HttpRequest, secret: str) -> HttpResponse:
     """The page a client opens from a link: no sign-in, works once, then expires."""
-    link = services.link_find(secret)
+    opened = services.link_open(secret)
     return client_questionnaire(
         request,
-        engine.get(link.instrument),
-        lambda answers: services.link_submit(secret=secret, answers=answers),
+        engine.get(opened.link.instrument),
+        lambda answers: services.link_submit(secret=secret, answers=answers, opened=opened),
         "measures/link_page.html",
     )
 
