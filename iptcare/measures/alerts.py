@@ -20,19 +20,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from iptcare.clients.models import Client, Episode
-from iptcare.measures import engine
+from iptcare.measures import engine, program_settings
 from iptcare.measures.models import Administration, Alert, AlertKind, AlertStatus
 
 NO_SHOW_RUN = 2
-
-
-def not_on_track_session() -> int:
-    return int(getattr(settings, "IPTCARE_NOT_ON_TRACK_SESSION", 8))
 
 
 def open_episode(client: Client) -> Episode | None:
@@ -203,12 +198,14 @@ def evaluate_administration(
     instrument: engine.Instrument,
     episode: Episode | None,
     history: tuple[float | None, int] | None = None,
+    off_track_session: int | None = None,
 ) -> list[Alert]:
     """Run every administration rule for a just-stored administration (in its transaction).
 
     ``history`` is (the earliest scored total of this instrument in ``episode`` before this
-    administration, the sessions attended since admission) when the caller has read it already
-    (``link_submit`` does, with the link); otherwise it is read here."""
+    administration, the sessions attended since admission) and ``off_track_session`` the
+    program's not-on-track session, when the caller has read them already (``link_submit``
+    does, with the link); otherwise they are read here."""
     client = administration.client
     source = ("administration", str(administration.public_id))
     # A safety finding's key names this very administration, so no alert can exist for it yet:
@@ -255,7 +252,9 @@ def evaluate_administration(
                     baseline,
                     administration.total,
                     attended if attended is not None else _sessions_attended(episode),
-                    not_on_track_session(),
+                    off_track_session
+                    if off_track_session is not None
+                    else program_settings.not_on_track_session(client.program_id),
                 )
                 if off_track is not None:
                     findings.append(off_track)

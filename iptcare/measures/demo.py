@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from iptcare.clients.models import Episode
-from iptcare.measures import alerts, engine, fhir, schedules
+from iptcare.measures import alerts, engine, fhir, program_settings, schedules
 from iptcare.measures.models import (
     Administration,
     Alert,
@@ -208,7 +208,11 @@ def generate(*, episodes: Sequence[Episode], rng: random.Random, today: date) ->
                 found = alerts.deterioration_finding(instrument, base, last)
                 if found is None:
                     found = alerts.not_on_track_finding(
-                        instrument, base, last, len(dates) * 2, alerts.not_on_track_session()
+                        instrument,
+                        base,
+                        last,
+                        len(dates) * 2,
+                        program_settings.default_not_on_track_session(),
                     )
                 if found is not None:
                     findings.append((found, str(scored[-1].public_id)))

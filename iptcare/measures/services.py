@@ -26,13 +26,14 @@ from iptcare.audit.models import Outcome
 from iptcare.audit.services import record
 from iptcare.clients.models import Client, Episode
 from iptcare.core.errors import Conflict, InvalidInput, NotFound
-from iptcare.measures import alerts, engine, fhir
+from iptcare.measures import alerts, engine, fhir, program_settings
 from iptcare.measures.models import (
     Administration,
     Alert,
     AlertKind,
     AlertStatus,
     MeasureLink,
+    MeasureSettings,
     Mode,
 )
 
@@ -88,12 +89,13 @@ def administer(
 @dataclass(frozen=True)
 class _KnownHistory:
     """What ``link_submit`` already read together with the link, so that ``_store`` and the
-    alert rules need not read it again: the client's open episode (with its clinician) and
+    alert rules need not read it again: the client's open episode (with its clinician),
     (earliest scored total of the instrument in that episode, sessions attended since
-    admission)."""
+    admission), and the program's not-on-track session."""
 
     episode: Episode
     history: tuple[float | None, int]
+    off_track_session: int
 
 
 def _store(
@@ -116,7 +118,7 @@ def _store(
         administered_by=administered_by,
         episode=known.episode if known is not None else _open_episode(client),
     )
-    _write(administration, instrument, known.history if known is not None else None)
+    _write(administration, instrument, known)
     return administration
 
 
@@ -175,7 +177,7 @@ def _build(
 def _write(
     administration: Administration,
     instrument: engine.Instrument,
-    history: tuple[float | None, int] | None,
+    known: _KnownHistory | None,
 ) -> None:
     """Insert a built administration and run the alert rules (in the caller's transaction)."""
     administration.save(force_insert=True)
@@ -183,7 +185,8 @@ def _write(
         administration=administration,
         instrument=instrument,
         episode=administration.episode,
-        history=history,
+        history=known.history if known is not None else None,
+        off_track_session=known.off_track_session if known is not None else None,
     )
 
 
@@ -315,12 +318,16 @@ def _link_for_submit(secret: str) -> tuple[MeasureLink, _KnownHistory | None]:
         .annotate(n=Count("id"))
         .values("n")
     )
+    off_track = MeasureSettings.objects.filter(program_id=OuterRef("client__program_id")).values(
+        "not_on_track_session"
+    )[:1]
     link = (
         MeasureLink.objects.select_related("client", "organisation", "episode__primary_clinician")
         .annotate(
             open_episode_id=Subquery(open_episode),
             prior_baseline=Subquery(baseline),
             sessions_attended=Coalesce(Subquery(attended), 0),
+            program_off_track_session=Subquery(off_track),
         )
         .filter(secret_hash=hash_token_secret(secret))
         .first()
@@ -334,6 +341,11 @@ def _link_for_submit(secret: str) -> tuple[MeasureLink, _KnownHistory | None]:
     return link, _KnownHistory(
         episode=link.episode,
         history=(None if prior is None else float(prior), int(facts.sessions_attended)),
+        off_track_session=(
+            int(facts.program_off_track_session)
+            if facts.program_off_track_session is not None
+            else program_settings.default_not_on_track_session()
+        ),
     )
 
 
@@ -344,8 +356,11 @@ def link_submit(
     transaction. Bad answers change nothing and leave the link usable.
 
     The link is spent by the last write: a conditional UPDATE that only a still-unused,
-    unexpired link passes; if a second tab submitted first, this one rolls back entirely."""
-    link, known = _link_for_submit(secret)
+    unexpired link passes; if a second tab submitted first, this one rolls back entirely.
+
+    ``opened``: the link as ``link_open`` read it earlier in the same request (not read again;
+    the final conditional UPDATE still refuses a link spent or expired in between)."""
+    link, known = (opened.link, opened.known) if opened is not None else _link_for_submit(secret)
     instrument = engine.get(link.instrument)
     result = engine.score(instrument, answers, context=scoring_context(link.client))
     # Everything that needs no lock happens before the transaction: on SQLite the write lock is
@@ -360,7 +375,7 @@ def link_submit(
         episode=known.episode if known is not None else _open_episode(link.client),
     )
     with transaction.atomic():
-        _write(administration, instrument, known.history if known is not None else None)
+        _write(administration, instrument, known)
         now = timezone.now()
         spent = MeasureLink.objects.filter(
             pk=link.pk, used_at__isnull=True, expires_at__gt=now

@@ -74,16 +74,17 @@ def test_link_submit_with_a_safety_alert_is_eight_statements(
     assert AuditEvent.objects.filter(resource_id=str(administration.public_id)).count() == 1
 
 
-def test_the_page_adds_only_its_own_link_lookup(theo: User, client_record: Client) -> None:
-    """The public form POST: the view checks the link before validating the form (one SELECT),
-    then the service above; no session or other reads for an anonymous client."""
+def test_the_page_reads_the_link_once(theo: User, client_record: Client) -> None:
+    """The public form POST: the view reads the link (with what the submit needs) before
+    validating the form and hands it to the service, which does not read it again; no session
+    or other reads for an anonymous client: the same statements as the service alone."""
     secret = _link_with_history(theo, client_record)
     http = HttpClient()
     form = {f"item_{n}": v for n, v in NO_FLAG.items()}
     with CaptureQueriesContext(connection) as ctx:
         response = http.post(f"/m/{secret}/", form)
     assert response.status_code == 200
-    assert len(ctx) == 8 + len(_audit_lock())
+    assert len(ctx) == 7 + len(_audit_lock())
     assert Administration.objects.count() == 2
 
 
