@@ -20,6 +20,7 @@ from iptcare.scheduling.schemas import (
     AppointmentOut,
     AppointmentRescheduleIn,
     AppointmentScheduleIn,
+    AttendanceCorrectionIn,
     AttendanceIn,
     CancelIn,
     GroupAttendanceIn,
@@ -135,6 +136,27 @@ def appointment_attendance(
         appointment=appointment,
         status=payload.status,
         modality=payload.modality or "",
+        version=payload.version,
+    )
+    return AppointmentOut.of(_with_relations(updated, appointment))
+
+
+@router.post(
+    "/appointments/{appointment_id}/attendance-correction",
+    response=AppointmentOut,
+    summary="Correct recorded attendance, with a reason (409 on a stale version)",
+)
+def appointment_attendance_correction(
+    request: HttpRequest, appointment_id: UUID, payload: AttendanceCorrectionIn
+) -> AppointmentOut:
+    actor = _actor(request)
+    appointment = selectors.appointment_get(actor=actor, public_id=appointment_id)
+    updated = services.appointment_correct_attendance(
+        actor=actor,
+        appointment=appointment,
+        status=payload.status,
+        modality=payload.modality or "",
+        reason=payload.reason,
         version=payload.version,
     )
     return AppointmentOut.of(_with_relations(updated, appointment))

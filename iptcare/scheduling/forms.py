@@ -12,6 +12,7 @@ from iptcare.clients.models import Client
 from iptcare.core.errors import DomainError
 from iptcare.core.models import Program
 from iptcare.scheduling.models import (
+    ATTENDANCE_CORRECTION_REASON_MAX,
     MAX_DURATION,
     MIN_DURATION,
     AppointmentKind,
@@ -71,6 +72,39 @@ class AttendanceForm(forms.Form):
         max_length=300, required=False, help_text="Required for a cancellation."
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class AttendanceCorrectionForm(forms.Form):
+    """Correct recorded attendance. Its ids are prefixed: it can share a page with the other."""
+
+    status = forms.ChoiceField(
+        label="Correct attendance to",
+        choices=[(s.value, s.label) for s in RECORDABLE[:3]],
+        widget=forms.RadioSelect,
+    )
+    modality = forms.ChoiceField(
+        choices=MODALITY_CHOICES,
+        required=False,
+        label="Modality delivered",
+        help_text="Leave empty to keep the recorded one.",
+    )
+    reason = forms.CharField(
+        label="Reason for the correction",
+        max_length=ATTENDANCE_CORRECTION_REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept in the appointment's history with the correction.",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "id_correct_%s")
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any] | None:
+        # The version is hidden, so its own error would not show.
+        if "version" in self.errors:
+            raise forms.ValidationError("This form is incomplete. Reload the page and try again.")
+        return super().clean()
 
 
 class GroupSessionForm(forms.Form):

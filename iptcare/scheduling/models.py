@@ -1,7 +1,8 @@
 """Appointments, attendance and group sessions.
 
 Attendance is one ``status`` field on the appointment: it starts ``scheduled`` and moves once, to
-attended, late (attended late), no-show or one of the cancellations. Every change goes through
+attended, late (attended late), no-show or one of the cancellations; recorded attendance (not a
+cancellation) may later be corrected, with a reason. Every change goes through
 ``scheduling.services``; ``version`` guards edits against silent overwrites.
 """
 
@@ -55,6 +56,9 @@ CANCELLED_STATUSES = frozenset(
 ATTENDANCE_OUTCOMES = frozenset(
     {AppointmentStatus.ATTENDED, AppointmentStatus.LATE, AppointmentStatus.NO_SHOW}
 )
+# The reason given for correcting recorded attendance; it is kept in the change event's reason
+# (audit ``reason`` holds 500, with a short prefix).
+ATTENDANCE_CORRECTION_REASON_MAX = 300
 
 
 class GroupSession(PublicIdModel):

@@ -10,6 +10,7 @@ from ninja import Schema
 from pydantic import Field, field_validator
 
 from iptcare.scheduling.models import (
+    ATTENDANCE_CORRECTION_REASON_MAX,
     MAX_DURATION,
     MIN_DURATION,
     Appointment,
@@ -53,6 +54,13 @@ class AttendanceIn(Schema):
     status: Literal["attended", "late", "no_show"]
     modality: Modality | None = None
     version: int | None = None
+
+
+class AttendanceCorrectionIn(Schema):
+    status: Literal["attended", "late", "no_show"]
+    modality: Modality | None = None
+    reason: str = Field(min_length=1, max_length=ATTENDANCE_CORRECTION_REASON_MAX)
+    version: int
 
 
 class CancelIn(Schema):

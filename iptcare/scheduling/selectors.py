@@ -163,7 +163,12 @@ def appointment_get(*, actor: User, public_id: UUID) -> Appointment:
     """One appointment, if the actor may see its client's record (audited VIEW)."""
     appointment = (
         Appointment.objects.select_related(
-            "organisation", "program", "client__organisation", "clinician", "group_session"
+            "organisation",
+            "program",
+            "client__organisation",
+            "clinician",
+            "group_session",
+            "attendance_recorded_by",
         )
         .filter(public_id=public_id)
         .first()

@@ -26,6 +26,7 @@ from iptcare.clients.models import Client
 from iptcare.core.errors import Conflict, DomainError, InvalidInput
 from iptcare.core.models import Program
 from iptcare.scheduling.models import (
+    ATTENDANCE_CORRECTION_REASON_MAX,
     ATTENDANCE_OUTCOMES,
     ATTENDED_STATUSES,
     CANCELLED_STATUSES,
@@ -157,6 +158,20 @@ def _require_scheduled(appointment: Appointment, doing: str) -> None:
         )
 
 
+def _require_attendance_recorded(appointment: Appointment) -> None:
+    if appointment.status not in ATTENDANCE_OUTCOMES:
+        raise InvalidTransition(
+            "Cannot correct attendance: no attendance is recorded for this appointment (it is "
+            f"'{appointment.get_status_display().lower()}').",
+            field_errors={
+                "status": [
+                    "Only recorded attendance (attended, attended late or no-show) can be "
+                    "corrected."
+                ]
+            },
+        )
+
+
 def attendance_problems(
     appointment: Appointment, status: str, modality: str, *, now: datetime
 ) -> dict[str, list[str]]:
@@ -264,8 +279,10 @@ def appointment_reschedule(
 
 
 def _apply_attendance(
-    *, actor: User, locked: Appointment, status: str, modality: str, now: datetime
+    *, actor: User, locked: Appointment, status: str, modality: str, now: datetime, reason: str
 ) -> None:
+    """Set the outcome on the locked row, append the change event with ``reason``, and let the
+    no-show rule look again. Recording and correcting both come through here."""
     before = _snapshot(locked)
     locked.status = status
     if modality:
@@ -279,7 +296,7 @@ def _apply_attendance(
         actor=actor,
         action=Action.UPDATE,
         appointment=locked,
-        reason=f"attendance recorded: {status}",
+        reason=reason,
         before=before,
         after=_snapshot(locked),
     )
@@ -305,7 +322,68 @@ def appointment_record_attendance(
         locked = _lock(appointment, version)
         _require_scheduled(locked, "record attendance")
         _raise_if(attendance_problems(locked, status, modality, now=now))
-        _apply_attendance(actor=actor, locked=locked, status=status, modality=modality, now=now)
+        _apply_attendance(
+            actor=actor,
+            locked=locked,
+            status=status,
+            modality=modality,
+            now=now,
+            reason=f"attendance recorded: {status}",
+        )
+    return locked
+
+
+def appointment_correct_attendance(
+    *,
+    actor: User,
+    appointment: Appointment,
+    status: str,
+    modality: str = "",
+    reason: str,
+    version: int,
+) -> Appointment:
+    """Correct attendance that was recorded wrongly (a no-show that was attended, …), with a reason.
+
+    Only for an appointment whose attendance is recorded (attended, late, no-show; a scheduled or
+    cancelled one is an ``InvalidTransition``), to another outcome or another modality, under
+    the rules of recording. Nothing is overwritten in the trail: the recording's change event
+    stays, and the correction appends its own (before/after, reason). A correction to no-show
+    runs the consecutive no-shows rule as recording does; a correction away from a no-show
+    resolves the open no-show alert if the run no longer stands. A stale ``version`` is a
+    ``Conflict``.
+    """
+    authorize(actor, Action.UPDATE, appointment, CATEGORY, PURPOSE)
+    reason = reason.strip()
+    errors: dict[str, list[str]] = {}
+    if not reason:
+        errors["reason"] = ["Say why the recorded attendance is wrong."]
+    elif len(reason) > ATTENDANCE_CORRECTION_REASON_MAX:
+        errors["reason"] = [
+            f"Keep the reason to {ATTENDANCE_CORRECTION_REASON_MAX} characters or fewer."
+        ]
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock(appointment, version)
+        _require_attendance_recorded(locked)
+        problems = attendance_problems(locked, status, modality, now=now)
+        if not problems and status == locked.status and modality in {"", locked.modality}:
+            problems["status"] = [
+                "This is what is recorded already: choose another outcome or modality."
+            ]
+        _raise_if({**problems, **errors})
+        was_no_show = locked.status == AppointmentStatus.NO_SHOW
+        _apply_attendance(
+            actor=actor,
+            locked=locked,
+            status=status,
+            modality=modality,
+            now=now,
+            reason=f"attendance corrected: {reason}",
+        )
+        if was_no_show and status != AppointmentStatus.NO_SHOW:
+            from iptcare.measures.services import no_show_alert_reconsider
+
+            no_show_alert_reconsider(actor=actor, client=locked.client, reason=reason)
     return locked
 
 
@@ -529,6 +607,13 @@ def group_record_attendance(
         _raise_if(errors, "Attendance could not be recorded for some clients.")
         for client_id, status in attendance.items():
             locked = locked_by_client[client_id]
-            _apply_attendance(actor=actor, locked=locked, status=status, modality=modality, now=now)
+            _apply_attendance(
+                actor=actor,
+                locked=locked,
+                status=status,
+                modality=modality,
+                now=now,
+                reason=f"attendance recorded: {status}",
+            )
             done.append(locked)
     return done

@@ -21,6 +21,11 @@ urlpatterns = [
         views.appointment_attendance,
         name="appointment_attendance",
     ),
+    path(
+        "appointments/<uuid:appointment_id>/attendance/correct/",
+        views.appointment_attendance_correct,
+        name="appointment_attendance_correct",
+    ),
     path("programs/<uuid:program_id>/groups/new/", views.group_new, name="group_new"),
     path("groups/<uuid:session_id>/", views.group_detail, name="group_detail"),
     path("groups/<uuid:session_id>/roster/", views.group_roster_add, name="group_roster_add"),

@@ -1,4 +1,5 @@
-"""Pages: the therapist's week, a client's appointments, scheduling, attendance, group sessions.
+"""Pages: the therapist's week, a client's appointments, scheduling, attendance (recording and
+correcting it), group sessions.
 
 Views parse input and render; reads go through selectors, writes through services, both of which
 ask the access policy. A refused action re-renders the form with field errors (status 400/409).
@@ -25,13 +26,19 @@ from iptcare.core.models import Program
 from iptcare.scheduling import selectors, services
 from iptcare.scheduling.forms import (
     AppointmentScheduleForm,
+    AttendanceCorrectionForm,
     AttendanceForm,
     GroupAttendanceForm,
     GroupSessionForm,
     RosterAddForm,
     add_domain_errors,
 )
-from iptcare.scheduling.models import CANCELLED_STATUSES, AppointmentStatus
+from iptcare.scheduling.models import (
+    ATTENDANCE_OUTCOMES,
+    CANCELLED_STATUSES,
+    Appointment,
+    AppointmentStatus,
+)
 
 CATEGORY = DataCategory.CLINICAL_RECORD
 PURPOSE = Purpose.TREATMENT
@@ -165,16 +172,65 @@ def appointment_attendance(request: HttpRequest, appointment_id: UUID) -> HttpRe
             return redirect(
                 "scheduling:client_appointments", client_id=appointment.client.public_id
             )
+    return _attendance_page(request, appointment, form=form, status=_status(form, status))
+
+
+def _attendance_page(
+    request: HttpRequest,
+    appointment: Appointment,
+    *,
+    form: AttendanceForm | None = None,
+    correction_form: AttendanceCorrectionForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The appointment with its forms: record attendance while scheduled, correct it once
+    recorded (a bound form is shown whatever the status, with its errors)."""
+    initial = {"version": appointment.version}
     return render(
         request,
         "scheduling/attendance_form.html",
         {
-            "form": form,
+            "form": form or AttendanceForm(initial=initial),
+            "correction_form": correction_form or AttendanceCorrectionForm(initial=initial),
             "appointment": appointment,
             "recordable": appointment.status == AppointmentStatus.SCHEDULED,
+            "correctable": appointment.status in ATTENDANCE_OUTCOMES,
         },
-        status=_status(form, status),
+        status=status,
     )
+
+
+@login_required
+@require_POST
+def appointment_attendance_correct(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    actor = _actor(request)
+    appointment = selectors.appointment_get(actor=actor, public_id=appointment_id)
+    form = AttendanceCorrectionForm(request.POST)
+    status = 400
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.appointment_correct_attendance(
+                actor=actor,
+                appointment=appointment,
+                status=data["status"],
+                modality=data["modality"],
+                reason=data["reason"],
+                version=data["version"],
+            )
+        except Conflict as exc:
+            form.add_error(None, exc.message)
+            status = 409
+        except DomainError as exc:
+            if exc.status in {403, 404}:
+                raise
+            add_domain_errors(form, exc)
+        else:
+            messages.success(request, "Attendance corrected.")
+            return redirect(
+                "scheduling:client_appointments", client_id=appointment.client.public_id
+            )
+    return _attendance_page(request, appointment, correction_form=form, status=status)
 
 
 @login_required

@@ -233,6 +233,11 @@ def test_outsiders_refused_on_every_scheduling_api_route(
         ),
         ("post", f"/api/v1/appointments/{a}/reschedule", {"version": 1, "starts_at": future}),
         ("post", f"/api/v1/appointments/{a}/attendance", {"status": "attended"}),
+        (
+            "post",
+            f"/api/v1/appointments/{a}/attendance-correction",
+            {"status": "attended", "reason": "x", "version": 1},
+        ),
         ("post", f"/api/v1/appointments/{a}/cancel", {"cancelled_by": "client", "reason": "x"}),
         (
             "post",

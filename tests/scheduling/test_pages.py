@@ -279,6 +279,10 @@ def test_outsiders_refused_on_every_scheduling_page(
     posts = [
         (f"/clients/{c}/appointments/new/", {"clinician": theo.pk, "kind": "intake"}),
         (f"/appointments/{a}/attendance/", {"status": "attended", "version": 1}),
+        (
+            f"/appointments/{a}/attendance/correct/",
+            {"status": "attended", "reason": "x", "version": 1},
+        ),
         (f"/programs/{northside.public_id}/groups/new/", {"title": "x"}),
         (f"/groups/{s}/roster/", {"client": str(c)}),
         (f"/groups/{s}/roster/{c}/remove/", {}),

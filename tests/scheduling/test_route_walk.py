@@ -61,3 +61,9 @@ def test_users_without_permission_get_nothing(
         own = persona != "remy" and route in {"schedule/week/", "api/v1/schedule/week"}
         _assert_refused(route, method.upper(), response, signed_in=True, own_data_ok=own)
     assert _state() == before
+
+
+def test_the_walk_covers_the_attendance_correction_routes() -> None:
+    routes = _ours()
+    assert "appointments/<uuid:appointment_id>/attendance/correct/" in routes
+    assert "api/v1/appointments/<appointment_id>/attendance-correction" in routes
