@@ -130,6 +130,18 @@ def no_show_finding(recent_statuses: Sequence[str]) -> Finding | None:
     )
 
 
+def had_no_show_run(statuses: Sequence[str]) -> bool:
+    """Whether the outcomes (newest first) hold a run of ``NO_SHOW_RUN`` no-shows anywhere: the
+    cause a no-show alert was raised for. A run that has since ended still happened; only a
+    correction of the record can make it disappear."""
+    run = 0
+    for status in statuses:
+        run = run + 1 if status == "no_show" else 0
+        if run >= NO_SHOW_RUN:
+            return True
+    return False
+
+
 # --- raising ------------------------------------------------------------------------------------
 
 
@@ -266,22 +278,31 @@ def evaluate_administration(
     ]
 
 
-def evaluate_attendance(*, client: Client) -> Alert | None:
-    """After attendance is recorded: two or more consecutive no-shows raise an alert."""
+# No-show alerts carry this source type (and no source id): they are about the run, not one
+# appointment.
+ATTENDANCE_SOURCE = "appointments"
+
+
+def recent_attendance(client: Client) -> list[str]:
+    """The client's latest outcomes, newest first, as the no-show rule reads them."""
     from iptcare.scheduling.models import Appointment
 
-    statuses = list(
+    return list(
         Appointment.objects.filter(client=client, starts_at__lte=timezone.now())
         .exclude(status="scheduled")
         .exclude(status__in=("cancelled_program",))
         .order_by("-starts_at")
         .values_list("status", flat=True)[:10]
     )
-    finding = no_show_finding(statuses)
+
+
+def evaluate_attendance(*, client: Client) -> Alert | None:
+    """After attendance is recorded: two or more consecutive no-shows raise an alert."""
+    finding = no_show_finding(recent_attendance(client))
     if finding is None:
         return None
     return raise_alert(
-        client=client, episode=open_episode(client), finding=finding, source_type="appointments"
+        client=client, episode=open_episode(client), finding=finding, source_type=ATTENDANCE_SOURCE
     )
 
 

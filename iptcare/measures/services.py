@@ -502,6 +502,22 @@ def alerts_resolve_for_withdrawn(
     return resolved
 
 
+def no_show_alert_reconsider(*, actor: User, client: Client, reason: str) -> list[Alert]:
+    """After a no-show was corrected to attended (in the caller's transaction): if the client's
+    recent outcomes no longer hold any run of consecutive no-shows, the open no-show alert lost
+    its cause and is resolved, audited, with the correction's reason. A run that still stands
+    in the record (even one that has since ended) keeps the alert open."""
+    if alerts.had_no_show_run(alerts.recent_attendance(client)):
+        return []
+    return alerts_resolve_for_withdrawn(
+        actor=actor,
+        client=client,
+        source_type=alerts.ATTENDANCE_SOURCE,
+        source_ids=[""],
+        note=f"Attendance was corrected ({reason}): the record no longer shows a run of no-shows.",
+    )
+
+
 # For other apps that admit a client's answers by their own door (the portal): score, store,
 # FHIR and alerts exactly as here, inside the caller's transaction.
 store_administration = _store

@@ -338,3 +338,17 @@ def test_in_session_page_submits_and_reports_incomplete(
     assert "incomplete, no total" in response.content.decode()
     a = Administration.objects.get()
     assert a.total is None and not a.complete and a.missing == ["3", "4", "5", "6", "7"]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "run"),
+    [
+        ([], False),
+        (["no_show"], False),
+        (["attended", "no_show", "no_show"], True),  # a run that ended still happened
+        (["no_show", "attended", "no_show"], False),
+        (["late", "no_show", "no_show", "attended"], True),
+    ],
+)
+def test_had_no_show_run(statuses: list[str], run: bool) -> None:
+    assert alerts.had_no_show_run(statuses) is run
