@@ -146,6 +146,18 @@ def test_phq9_item9_flag_is_raised_even_when_the_administration_is_incomplete() 
     assert [f.code for f in result.flags] == ["item-9-self-harm"]
 
 
+def test_phq9_published_example() -> None:
+    # HL7 Personal Health Record Format IG, examples QuestionnaireResponse phq9 (item answers
+    # LA6568-5 / LA6569-3) and Observation ScoredAssessmentPHQ9Example: LOINC 44261-6 total = 3,
+    # risk "Minimal".
+    inst = engine.get("phq-9")
+    answers = [0, 0, 1, 1, 1, 0, 0, 0, 0]
+    result = score(inst, by_score(inst, {str(n): s for n, s in enumerate(answers, 1)}))
+    assert result.total == 3
+    assert result.band is not None and result.band.code == "minimal"
+    assert not [f for f in result.flags if f.severity == "safety"]
+
+
 def test_phq9_major_depression_cutoff_at_10() -> None:
     inst = engine.get("phq-9")
     nine = score(inst, by_score(inst, {"1": 3, "2": 3, "3": 3} | {str(n): 0 for n in range(4, 10)}))
@@ -167,6 +179,9 @@ def test_phq9_major_depression_cutoff_at_10() -> None:
         ([1, 0, 0, 1, 0, 1, 1], 4, "minimal"),
         # MII PRO IG example GAD-7 response: 1, 1, 1, 2, 2, 0, 0 -> total 7.
         ([1, 1, 1, 2, 2, 0, 0], 7, "mild"),
+        # HL7 Personal Health Record Format IG, examples QuestionnaireResponse gad7 (answers)
+        # and Observation ScoredAssessmentGAD7Example (LOINC 70274-6 = 3, risk "Minimal").
+        ([0, 0, 1, 1, 0, 1, 0], 3, "minimal"),
     ],
 )
 def test_gad7_published_examples(scores: list[int], total: int, band: str) -> None:
