@@ -43,7 +43,11 @@ class Analyte(models.TextChoices):
     oxycodone, fentanyl, buprenorphine and methadone each need their own assay. Source: ASAM,
     "Appropriate Use of Drug Testing in Clinical Addiction Medicine" (J Addict Med 2017;11(3):
     163-173), and SAMHSA TIP 63, Medications for Opioid Use Disorder (2021), Part 3 (drug
-    testing).
+    testing) — both cited from memory, not read here. Read here and agreeing: Milone MC,
+    "Laboratory Testing for Prescription Opioids", J Med Toxicol 2012;8(4):408-416 (screening
+    immunoassays target morphine; sensitivity to other opioids varies widely, so each needs its
+    own test), and Tenore PL, "Advanced Urine Toxicology Testing", J Addict Dis 2010;29:436-448
+    (oxycodone can give a negative opiate screen).
     """
 
     ALCOHOL = "alcohol", "Alcohol (ethanol / EtG)"
