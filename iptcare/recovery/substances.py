@@ -44,9 +44,9 @@ class Analyte(models.TextChoices):
     "Appropriate Use of Drug Testing in Clinical Addiction Medicine" (J Addict Med 2017;11(3):
     163-173), and SAMHSA TIP 63, Medications for Opioid Use Disorder (2021), Part 3 (drug
     testing) — both cited from memory, not read here. Read here and agreeing: Milone MC,
-    "Laboratory Testing for Prescription Opioids", J Med Toxicol 2012;8(4):408-416 (screening
-    immunoassays target morphine; sensitivity to other opioids varies widely, so each needs its
-    own test), and Tenore PL, "Advanced Urine Toxicology Testing", J Addict Dis 2010;29:436-448
+    "Laboratory Testing for Prescription Opioids", J Med Toxicol 2012;8(4):408-416 (opioid
+    screening was designed to detect heroin use, and its sensitivity varies considerably across
+    opioids), and Tenore PL, "Advanced Urine Toxicology Testing", J Addict Dis 2010;29:436-448
     (oxycodone can give a negative opiate screen).
     """
 
