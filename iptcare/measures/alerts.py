@@ -211,8 +211,9 @@ def evaluate_administration(
     episode: Episode | None,
     history: tuple[float | None, int] | None = None,
     off_track_session: int | None = None,
-) -> list[Alert]:
-    """Run every administration rule for a just-stored administration (in its transaction).
+) -> None:
+    """Run every administration rule for a just-stored administration (in its transaction) and
+    open the alerts they find; a cause that already has an unresolved alert gets no second one.
 
     ``history`` is (the earliest scored total of this instrument in ``episode`` before this
     administration, the sessions attended since admission) and ``off_track_session`` the
@@ -220,28 +221,10 @@ def evaluate_administration(
     does, with the link); otherwise they are read here."""
     client = administration.client
     source = ("administration", str(administration.public_id))
-    # A safety finding's key names this very administration, so no alert can exist for it yet:
-    # insert without the dedupe read (one statement for all of them).
-    safety = [
-        Alert(
-            organisation_id=client.organisation_id,
-            program_id=client.program_id,
-            client=client,
-            episode=episode,
-            kind=f.kind,
-            immediate=f.immediate,
-            title=f.title[:200],
-            detail=f.detail,
-            source_type=source[0],
-            source_id=source[1],
-            dedupe_key=f.dedupe_key,
-            clinician_id=episode.primary_clinician_id if episode is not None else None,
-            raised_at=timezone.now(),
-        )
-        for f in safety_findings(instrument.code, administration.flags, source[1])
-    ]
-    raised = Alert.objects.bulk_create(safety) if safety else []
-    findings: list[Finding] = []
+    # A safety finding's key names this very administration, so no alert can exist for it yet.
+    findings: list[Finding] = list(
+        safety_findings(instrument.code, administration.flags, source[1])
+    )
     if administration.total is not None and instrument.reliable_change is not None:
         attended: int | None = None
         if history is not None:
@@ -270,12 +253,35 @@ def evaluate_administration(
                 )
                 if off_track is not None:
                     findings.append(off_track)
-    return raised + [
-        raise_alert(
-            client=client, episode=episode, finding=f, source_type=source[0], source_id=source[1]
-        )
-        for f in findings
-    ]
+    if not findings:
+        return
+    # One statement for all of them. A deterioration or not-on-track alert whose cause already
+    # has an unresolved alert is skipped by the partial unique index (one unresolved alert per
+    # client and cause) instead of being looked up first: ON CONFLICT DO NOTHING, which skips
+    # uniqueness conflicts only (on SQLite too, see iptcare.core.db.sqlite3), so any other
+    # constraint error still fails the submit loudly.
+    now = timezone.now()
+    Alert.objects.bulk_create(
+        [
+            Alert(
+                organisation_id=client.organisation_id,
+                program_id=client.program_id,
+                client=client,
+                episode=episode,
+                kind=f.kind,
+                immediate=f.immediate,
+                title=f.title[:200],
+                detail=f.detail,
+                source_type=source[0],
+                source_id=source[1],
+                dedupe_key=f.dedupe_key,
+                clinician_id=episode.primary_clinician_id if episode is not None else None,
+                raised_at=now,
+            )
+            for f in findings
+        ],
+        ignore_conflicts=True,
+    )
 
 
 # No-show alerts carry this source type (and no source id): they are about the run, not one
@@ -311,6 +317,8 @@ def evaluate_attendance(*, client: Client) -> Alert | None:
 # An event's alerts carry this source type and the event's public id, so that withdrawing the
 # event can find and resolve them (``recovery.services._withdraw``).
 RETURN_TO_USE_SOURCE = "return_to_use_event"
+# A screen's unexpected-positive alert carries this source type and the screen's public id.
+SCREEN_SOURCE = "drug_screen"
 
 # DOMAIN.md §3 and issue 5: an unexpected positive after abstinence is a relapse event; an opioid
 # return to use after >= 7 days of abstinence carries overdose risk (tolerance is lost), so the
@@ -388,7 +396,7 @@ def evaluate_recovery(
                     client=client,
                     episode=episode,
                     finding=finding,
-                    source_type="drug_screen",
+                    source_type=SCREEN_SOURCE,
                     source_id=screen_id,
                     fallback_clinician=recorded_by,
                 )

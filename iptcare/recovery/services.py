@@ -33,7 +33,7 @@ from iptcare.audit.services import record
 from iptcare.clients.choices import EpisodeStatus
 from iptcare.clients.models import Client, Episode, RecordRevision
 from iptcare.core.errors import Conflict, InvalidInput
-from iptcare.measures.alerts import RETURN_TO_USE_SOURCE, evaluate_recovery
+from iptcare.measures.alerts import RETURN_TO_USE_SOURCE, SCREEN_SOURCE, evaluate_recovery
 from iptcare.measures.services import alerts_resolve_for_withdrawn
 from iptcare.plans.models import PlanMedication, PlanStatus
 from iptcare.recovery import abstinence
@@ -510,7 +510,9 @@ def screen_mark_expected(
     """A clinician explains positives after the fact (e.g. a prescription learned of later).
 
     Return-to-use events this screen created for a substance class with no unexpected positive
-    left are withdrawn (kept, with the reason). A stale ``version`` is a ``Conflict`` (409).
+    left are withdrawn (kept, with the reason) and their alerts resolved; once no unexpected
+    positive is left at all, so is the screen's own alert. A stale ``version`` is a
+    ``Conflict`` (409).
     """
     client = screen.client
     authorize(actor, Action.UPDATE, screen, CATEGORY, PURPOSE)
@@ -559,6 +561,15 @@ def screen_mark_expected(
             if abstinence_key(e.substance) not in still
         ]
         _withdraw(unfounded, actor=actor, client=client, reason="screen result marked expected")
+        if not any(r.is_unexpected_positive for r in rows):
+            # No unexpected positive left: the screen's own alert lost its cause (ADR 0008).
+            alerts_resolve_for_withdrawn(
+                actor=actor,
+                client=client,
+                source_type=SCREEN_SOURCE,
+                source_ids=[str(locked.public_id)],
+                note=f"Every positive of this screen was marked expected: {reason.strip()}.",
+            )
         locked.version += 1
         locked.save(update_fields=["version", "updated_at"])
         _success(

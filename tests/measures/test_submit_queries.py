@@ -7,11 +7,12 @@ the same count). PostgreSQL adds one statement: the audit chain's advisory lock.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -131,3 +132,52 @@ def test_a_link_outliving_its_episode_files_under_the_current_one(
     assert administration.episode == second
     (alert,) = Alert.objects.all()
     assert alert.kind == AlertKind.SAFETY and alert.clinician == tess
+
+
+WORSE = {str(n): "2" for n in range(1, 7)} | {"7": "1", "8": "1", "9": "0"}  # 14: +6 on 8
+
+
+def test_a_submit_that_opens_an_alert_adds_one_insert(theo: User, client_record: Client) -> None:
+    secret = _link_with_history(theo, client_record)  # baseline 8
+    with CaptureQueriesContext(connection) as ctx:
+        services.link_submit(secret=secret, answers=WORSE)
+    expected = ["SELECT", "SAVEPOINT", "INSERT", "INSERT", "UPDATE", *_audit_lock()]
+    assert _verbs(ctx) == [*expected, "SELECT", "INSERT", "RELEASE"]
+    (alert,) = Alert.objects.all()
+    assert alert.kind == AlertKind.DETERIORATION
+
+
+def test_an_unresolved_alert_of_the_same_cause_gets_no_second_one(
+    theo: User, client_record: Client
+) -> None:
+    secret = _link_with_history(theo, client_record)
+    services.link_submit(secret=secret, answers=WORSE)
+    again = services.link_issue(
+        actor=theo, client=client_record, instrument_code="phq-9", base_url="http://t/"
+    ).secret
+    services.link_submit(secret=again, answers=WORSE)  # still deteriorated: same cause
+    assert Alert.objects.filter(kind=AlertKind.DETERIORATION).count() == 1
+    assert Administration.objects.count() == 3
+
+
+def test_ignoring_conflicts_skips_only_uniqueness_conflicts(
+    theo: User, client_record: Client
+) -> None:
+    """On SQLite too (iptcare.core.db.sqlite3): a row that breaks NOT NULL is an error, never
+    silently dropped as Django's INSERT OR IGNORE would."""
+    secret = _link_with_history(theo, client_record)
+    services.link_submit(secret=secret, answers=WORSE)
+    (alert,) = Alert.objects.all()
+    twin = Alert.objects.get(pk=alert.pk)
+    twin.pk = twin.id = None
+    twin.public_id = uuid.uuid4()
+    Alert.objects.bulk_create([twin], ignore_conflicts=True)  # same open cause: skipped
+    assert Alert.objects.count() == 1
+    broken = Alert.objects.get(pk=alert.pk)
+    broken.pk = broken.id = None
+    broken.public_id = uuid.uuid4()
+    broken.dedupe_key = "another cause"
+    broken.title = None  # type: ignore[assignment]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Alert.objects.bulk_create([broken], ignore_conflicts=True)
+    assert Alert.objects.count() == 1

@@ -140,8 +140,34 @@ def test_marking_a_screen_expected_resolves_its_events_open_overdose_alert(
     overdose.refresh_from_db()
     assert overdose.status == AlertStatus.RESOLVED and overdose.resolved_by == theo
     assert overdose.version == 2 and SCREEN_REASON in overdose.resolution_note
-    [audited] = _resolution_events(since)
-    assert audited.resource_id == str(overdose.public_id) and audited.outcome == "allowed"
+    # No unexpected positive is left, so the screen's own alert lost its cause too (ADR 0008).
+    screen_alert = Alert.objects.get(source_type="drug_screen", source_id=str(screen.public_id))
+    assert screen_alert.status == AlertStatus.RESOLVED
+    assert "hospital stay" in screen_alert.resolution_note
+    audited = _resolution_events(since)
+    assert {e.resource_id for e in audited} == {
+        str(overdose.public_id),
+        str(screen_alert.public_id),
+    }
+    assert {e.outcome for e in audited} == {"allowed"}
+
+
+def test_a_screen_alert_stays_open_while_an_unexpected_positive_is_left(
+    theo: User,
+    client_record: Client,
+    episode: Episode,
+    record_days: RecordDays,
+    make_screen: MakeScreen,
+) -> None:
+    record_days("aaaaaaa", end_ago=1)
+    screen = make_screen(TODAY, fentanyl="positive", cocaine="positive")
+    screen_alert = Alert.objects.get(source_type="drug_screen", source_id=str(screen.public_id))
+    loaded = selectors.screen_get(actor=theo, public_id=screen.public_id)
+    services.screen_mark_expected(
+        actor=theo, screen=loaded, version=1, analytes=["fentanyl"], reason="hospital stay"
+    )
+    screen_alert.refresh_from_db()
+    assert screen_alert.status == AlertStatus.OPEN
 
 
 def test_an_alert_already_resolved_stays_as_it_was(

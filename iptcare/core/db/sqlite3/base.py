@@ -11,6 +11,9 @@ woken the moment the lock is released: the same serialisation SQLite enforces an
 idle gaps. Each connection opens its own descriptor, so the lock orders threads of one process as
 well as separate processes (gunicorn workers, management commands). SQLite's own locking still
 applies underneath; this only decides who asks first. See docs/adr/0005-sqlite-writer-queue.md.
+
+It also makes ``bulk_create(ignore_conflicts=True)`` ignore uniqueness conflicts only, as on
+PostgreSQL (``DatabaseOperations`` below).
 """
 
 from __future__ import annotations
@@ -19,7 +22,30 @@ import fcntl
 import os
 from typing import Any
 
-from django.db.backends.sqlite3 import base, creation
+from django.db.backends.sqlite3 import base, creation, operations
+from django.db.models.constants import OnConflict
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    """``bulk_create(ignore_conflicts=True)`` skips rows that break a *uniqueness* constraint
+    only, as it does on PostgreSQL (``ON CONFLICT DO NOTHING``). Django's SQLite backend writes
+    ``INSERT OR IGNORE``, which also silently drops rows that break NOT NULL or CHECK
+    constraints: a bug would lose a row without an error. SQLite's upsert clause without a
+    conflict target covers every uniqueness constraint, partial unique indexes included."""
+
+    def insert_statement(self, on_conflict: Any = None) -> str:
+        if on_conflict == OnConflict.IGNORE:
+            return "INSERT INTO"
+        return str(super().insert_statement(on_conflict=on_conflict))
+
+    def on_conflict_suffix_sql(
+        self, fields: Any, on_conflict: Any, update_fields: Any, unique_fields: Any
+    ) -> str:
+        if on_conflict == OnConflict.IGNORE:
+            return "ON CONFLICT DO NOTHING"
+        return str(
+            super().on_conflict_suffix_sql(fields, on_conflict, update_fields, unique_fields)
+        )
 
 
 class DatabaseCreation(creation.DatabaseCreation):
@@ -34,6 +60,7 @@ class DatabaseCreation(creation.DatabaseCreation):
 class DatabaseWrapper(base.DatabaseWrapper):
     # django-stubs does not declare the private transaction hooks overridden here.
     creation_class = DatabaseCreation
+    ops_class = DatabaseOperations
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
