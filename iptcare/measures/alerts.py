@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -289,22 +290,34 @@ def evaluate_administration(
 ATTENDANCE_SOURCE = "appointments"
 
 
-def recent_attendance(client: Client) -> list[str]:
-    """The client's latest outcomes, newest first, as the no-show rule reads them."""
+def attendance_outcomes(
+    client: Client, *, until: datetime | None = None, limit: int | None = 10
+) -> list[str]:
+    """The client's outcomes of appointments that started by ``until`` (now), newest first, as
+    the no-show rule reads them; ``limit=None`` for all of them."""
     from iptcare.scheduling.models import Appointment
 
-    return list(
-        Appointment.objects.filter(client=client, starts_at__lte=timezone.now())
+    rows = (
+        Appointment.objects.filter(client=client, starts_at__lte=until or timezone.now())
         .exclude(status="scheduled")
         .exclude(status__in=("cancelled_program",))
         .order_by("-starts_at")
-        .values_list("status", flat=True)[:10]
+        .values_list("status", flat=True)
     )
+    return list(rows if limit is None else rows[:limit])
+
+
+def lock_attendance(client: Client) -> None:
+    """Serialise the no-show rule per client (in the caller's transaction): a correction that
+    may resolve the alert and a new no-show that may need it must not decide on each other's
+    uncommitted state. A row lock on PostgreSQL; SQLite has one writer anyway."""
+    list(Client.objects.select_for_update().filter(pk=client.pk).values_list("pk", flat=True))
 
 
 def evaluate_attendance(*, client: Client) -> Alert | None:
     """After attendance is recorded: two or more consecutive no-shows raise an alert."""
-    finding = no_show_finding(recent_attendance(client))
+    lock_attendance(client)
+    finding = no_show_finding(attendance_outcomes(client))
     if finding is None:
         return None
     return raise_alert(

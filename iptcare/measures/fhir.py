@@ -26,8 +26,9 @@ def questionnaire_url(instrument: Instrument) -> str:
     return f"urn:iptcare:instrument:{instrument.code}"
 
 
-# The JSON built here is validated and then stored as built (plain JSON types already, nothing
-# empty): re-serialising the validated model would cost as much again and change nothing.
+# The JSON built here is validated and then stored as built (plain JSON types already; it never
+# holds an empty array, string or object, which FHIR JSON forbids and the test of every
+# instrument checks): re-serialising the validated model would cost as much again.
 def _validated_qr(data: dict[str, Any]) -> dict[str, Any]:
     QuestionnaireResponse.model_validate(data)
     return data
@@ -89,21 +90,19 @@ def observations(
     }
     out: list[dict[str, Any]] = []
     if result.total is not None:
-        coding = (
-            [
+        code: dict[str, Any] = {"text": f"{instrument.title} total score"}
+        if instrument.loinc_total:  # FHIR JSON allows no empty arrays: no coding without a code
+            code["coding"] = [
                 {
                     "system": LOINC,
                     "code": instrument.loinc_total,
                     "display": f"{instrument.title} total",
                 }
             ]
-            if instrument.loinc_total
-            else []
-        )
         obs = {
             **common,
             "id": f"{administration_id}-total",
-            "code": {"coding": coding, "text": f"{instrument.title} total score"},
+            "code": code,
             "valueQuantity": {
                 "value": result.total,
                 "unit": "{score}",

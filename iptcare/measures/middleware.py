@@ -6,9 +6,9 @@ other address in that browser (the caseload, a chart, the API) would show staff 
 whoever holds the tablet. While the lock is held every request of the session is turned away:
 pages are redirected to the hand-back page (the kiosk URL, where the password unlocks it), API
 calls get ``423 Locked`` as problem+json (the shape ``config.api.problem`` gives every API
-error). Let through: the kiosk URLs themselves (their view shows the hand-back page and does the
-unlock), static files, the health check and logout (which ends the session, and the lock with
-it).
+error). Let through: the locked kiosk URL itself (its view shows the hand-back page and does the
+unlock; another client's kiosk URL is redirected like any page), static files, the health check
+and logout (which ends the session, and the lock with it).
 
 It runs after the session-lifetime and MFA middleware, so that an idle or expired session is
 still ended (and the lock with it) rather than kept alive behind the hand-back page.
@@ -57,7 +57,7 @@ class KioskLockMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         session = getattr(request, "session", None)
         handback: dict[str, Any] | None = session.get(HANDBACK) if session is not None else None
-        if handback is None or self._let_through(request):
+        if handback is None or self._let_through(request, handback):
             return self.get_response(request)
         if request.path.startswith("/api/"):
             return _locked_problem(request)
@@ -70,13 +70,20 @@ class KioskLockMiddleware:
         return redirect(KIOSK_VIEW, client_id=handback["client"], code=handback["code"])
 
     @staticmethod
-    def _let_through(request: HttpRequest) -> bool:
+    def _let_through(request: HttpRequest, handback: dict[str, Any]) -> bool:
         path = request.path
         if path.startswith(settings.STATIC_URL):
             return True
         if path in {reverse("core:healthz"), reverse("accounts:logout")}:
             return True
         try:
-            return resolve(request.path_info).view_name == KIOSK_VIEW
+            match = resolve(request.path_info)
         except Resolver404:
             return False
+        # Only the locked page itself: another client's kiosk URL would read (and audit, in
+        # the clinician's name) that client's record from the tablet.
+        return (
+            match.view_name == KIOSK_VIEW
+            and str(match.kwargs.get("client_id")) == str(handback.get("client"))
+            and match.kwargs.get("code") == handback.get("code")
+        )

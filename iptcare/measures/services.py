@@ -503,17 +503,28 @@ def alerts_resolve_for_withdrawn(
 
 
 def no_show_alert_reconsider(*, actor: User, client: Client, reason: str) -> list[Alert]:
-    """After a no-show was corrected to attended (in the caller's transaction): if the client's
-    recent outcomes no longer hold any run of consecutive no-shows, the open no-show alert lost
-    its cause and is resolved, audited, with the correction's reason. A run that still stands
-    in the record (even one that has since ended) keeps the alert open."""
-    if alerts.had_no_show_run(alerts.recent_attendance(client)):
+    """After a no-show was corrected to attended (in the caller's transaction): an open no-show
+    alert whose cause is gone from the record is resolved, audited, with the correction's
+    reason. Its cause is gone when the outcomes of every appointment that had started when it
+    was raised (all of them, not only the latest) no longer hold a run of no-shows; a run that
+    still stands there, even one that has since ended, keeps it open."""
+    alerts.lock_attendance(client)
+    gone = [
+        alert
+        for alert in Alert.objects.filter(
+            client=client, source_type=alerts.ATTENDANCE_SOURCE, kind=AlertKind.NO_SHOWS
+        ).exclude(status=AlertStatus.RESOLVED)
+        if not alerts.had_no_show_run(
+            alerts.attendance_outcomes(client, until=alert.raised_at, limit=None)
+        )
+    ]
+    if not gone:
         return []
     return alerts_resolve_for_withdrawn(
         actor=actor,
         client=client,
         source_type=alerts.ATTENDANCE_SOURCE,
-        source_ids=[""],
+        source_ids=sorted({a.source_id for a in gone}),
         note=f"Attendance was corrected ({reason}): the record no longer shows a run of no-shows.",
     )
 

@@ -92,7 +92,10 @@ class AttendanceCorrectionForm(forms.Form):
         label="Reason for the correction",
         max_length=ATTENDANCE_CORRECTION_REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Kept in the appointment's history with the correction.",
+        help_text=(
+            "What was wrong with the record (e.g. wrong row, sign-in sheet shows attended). "
+            "Kept in the appointment's history and audit trail: no clinical details."
+        ),
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
 

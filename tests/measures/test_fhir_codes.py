@@ -34,3 +34,36 @@ def test_panel_and_total_codes_reach_the_fhir_resources(code: str, panel: str, t
     QuestionnaireResponse.model_validate(qr)
     for observation in observations:
         Observation.model_validate(observation)
+
+
+def _empties(value: object, path: str = "$") -> list[str]:
+    """Paths of empty arrays, objects and strings: FHIR JSON allows none of them."""
+    if isinstance(value, dict):
+        found = [path] if not value else []
+        for key, item in value.items():
+            found += _empties(item, f"{path}.{key}")
+        return found
+    if isinstance(value, list):
+        found = [path] if not value else []
+        for n, item in enumerate(value):
+            found += _empties(item, f"{path}[{n}]")
+        return found
+    return [path] if value == "" else []
+
+
+@pytest.mark.parametrize("code", sorted(engine.load_all()))
+@pytest.mark.parametrize("answered", ["all", "none but the first"])
+def test_every_instrument_gives_fhir_json_without_empty_values(code: str, answered: str) -> None:
+    instrument = engine.get(code)
+    items = instrument.items if answered == "all" else instrument.items[:1]
+    answers = {item.number: item.options[-1].code for item in items}
+    result = engine.score(instrument, answers)
+    ids = {"administration_id": uuid.uuid4(), "client_id": uuid.uuid4()}
+    when = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    qr = fhir.questionnaire_response(
+        instrument=instrument, answers=answers, result=result, authored=when, **ids
+    )
+    observations = fhir.observations(instrument=instrument, result=result, effective=when, **ids)
+    assert _empties(qr) == []
+    for observation in observations:
+        assert _empties(observation) == []

@@ -63,7 +63,8 @@ def test_submit_stores_a_kiosk_administration_then_holds_the_tablet(
     # The questionnaire cannot be filled in again, here or for another instrument.
     again = http.post(url, FORM_ITEM9)
     assert again.status_code == 200 and "please hand the tablet back" in again.content.decode()
-    other = http.get(_url(client_record, "gad-7"))
+    other = http.get(_url(client_record, "gad-7"), follow=True)  # sent back to the locked page
+    assert other.redirect_chain == [(url, 302)]
     assert "please hand the tablet back" in other.content.decode()
     assert Administration.objects.count() == 1
 

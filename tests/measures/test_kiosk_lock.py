@@ -142,3 +142,26 @@ def test_another_users_session_is_not_locked(
 ) -> None:
     other = login_as(tess)
     assert other.get("/caseload/").status_code == 200
+
+
+def test_another_clients_kiosk_url_is_locked_too_and_reads_nothing(
+    locked: HttpClient, client_record: Client, org: object, northside: object
+) -> None:
+    """Only the locked page passes: another client's kiosk URL (or another instrument's) would
+    read that client's record from the tablet, audited in the clinician's name."""
+    other = Client.objects.create(
+        organisation=client_record.organisation,
+        program=client_record.program,
+        record_number="T-0099",
+        legal_given_name="Otherby",
+        legal_family_name="Fictionson",
+        date_of_birth=client_record.date_of_birth,
+    )
+    before = AuditEvent.objects.filter(client_id=other.public_id).count()
+    for path in (
+        f"/clients/{other.public_id}/measures/phq-9/kiosk/",
+        f"/clients/{client_record.public_id}/measures/gad-7/kiosk/",
+    ):
+        response = locked.get(path)
+        assert response.status_code == 302 and response["Location"] == _url(client_record), path
+    assert AuditEvent.objects.filter(client_id=other.public_id).count() == before

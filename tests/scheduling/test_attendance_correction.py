@@ -272,17 +272,18 @@ def test_a_correction_to_a_second_consecutive_no_show_raises_the_alert(
     )
 
 
-def test_a_correction_to_attended_raises_no_alert(
+def test_a_correction_to_a_single_no_show_raises_no_alert(
     theo: User, client_record: Client, make_appointment: MakeAppointment
 ) -> None:
     earlier = make_appointment(client_record, timezone.now() - timedelta(days=14))
     later = make_appointment(client_record, timezone.now() - timedelta(days=7))
-    services.appointment_record_attendance(actor=theo, appointment=earlier, status=S.NO_SHOW)
+    services.appointment_record_attendance(actor=theo, appointment=earlier, status=S.ATTENDED)
     services.appointment_record_attendance(actor=theo, appointment=later, status=S.LATE)
     services.appointment_correct_attendance(
-        actor=theo, appointment=later, status=S.ATTENDED, reason=REASON, version=2
+        actor=theo, appointment=later, status=S.NO_SHOW, reason=REASON, version=2
     )
-    assert not Alert.objects.exists()
+    assert reload(later).status == S.NO_SHOW
+    assert not Alert.objects.exists()  # one no-show is not a run
 
 
 def test_correcting_a_no_show_away_resolves_the_alert_it_raised(
@@ -310,6 +311,25 @@ def test_correcting_a_no_show_away_resolves_the_alert_it_raised(
     assert AuditEvent.objects.filter(
         resource_type="alert", resource_id=str(alert.public_id), detail__alert="resolve"
     ).exists()
+
+
+def test_an_old_run_keeps_its_alert_however_many_sessions_followed(
+    theo: User, client_record: Client, make_appointment: MakeAppointment
+) -> None:
+    """The run that raised the alert lies far behind the latest outcomes: correcting a later,
+    unrelated no-show must not close it."""
+    days = [80, 75, *range(70, 15, -5), 7]  # 2 no-shows, 11 attended, 1 no-show
+    now = timezone.now()
+    appointments = [make_appointment(client_record, now - timedelta(days=d)) for d in days]
+    for n, a in enumerate(appointments):
+        status = S.NO_SHOW if n < 2 or n == len(appointments) - 1 else S.ATTENDED
+        services.appointment_record_attendance(actor=theo, appointment=a, status=status)
+    (alert,) = Alert.objects.all()
+    services.appointment_correct_attendance(
+        actor=theo, appointment=appointments[-1], status=S.ATTENDED, reason=REASON, version=2
+    )
+    alert.refresh_from_db()
+    assert alert.status == "open"
 
 
 # --- page -----------------------------------------------------------------------------------
