@@ -90,9 +90,9 @@ def observations(
     }
     out: list[dict[str, Any]] = []
     if result.total is not None:
-        code: dict[str, Any] = {"text": f"{instrument.title} total score"}
+        total_code: dict[str, Any] = {"text": f"{instrument.title} total score"}
         if instrument.loinc_total:  # FHIR JSON allows no empty arrays: no coding without a code
-            code["coding"] = [
+            total_code["coding"] = [
                 {
                     "system": LOINC,
                     "code": instrument.loinc_total,
@@ -102,7 +102,7 @@ def observations(
         obs = {
             **common,
             "id": f"{administration_id}-total",
-            "code": code,
+            "code": total_code,
             "valueQuantity": {
                 "value": result.total,
                 "unit": "{score}",
