@@ -238,6 +238,10 @@ IPTCARE_IDLE_MINUTES = env_int("IPTCARE_IDLE_MINUTES", 15)
 IPTCARE_SESSION_HOURS = env_int("IPTCARE_SESSION_HOURS", 12)
 # How long a client's portal invitation link works (staff password links: one hour).
 IPTCARE_PORTAL_INVITE_DAYS = env_int("IPTCARE_PORTAL_INVITE_DAYS", 7)
+# What a client who endorses self-harm is told to do right now (thank-you page of a
+# questionnaire). Empty: the US text (988 Suicide & Crisis Lifeline, or 911). Deployments outside
+# the US set their own crisis line here.
+IPTCARE_CRISIS_TEXT = os.environ.get("IPTCARE_CRISIS_TEXT", "").strip()
 IPTCARE_ACTIVITY_RESOLUTION_SECONDS = 60
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Server-side expiry a little beyond the idle limit so that the middleware (which audits the

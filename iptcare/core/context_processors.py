@@ -15,6 +15,7 @@ def site(request: HttpRequest) -> dict[str, Any]:
     return {
         "DEMO_MODE": settings.DEMO,
         "MFA_REQUIRED": settings.IPTCARE_REQUIRE_MFA,
+        "CRISIS_TEXT": settings.IPTCARE_CRISIS_TEXT,
         # Navigation only: every page still asks the access policy.
         "NAV_CLINICAL": any(
             ROLE_TABLE[r].permits(DataCategory.CLINICAL_RECORD, Action.LIST)

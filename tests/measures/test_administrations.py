@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -352,3 +353,31 @@ def test_in_session_page_submits_and_reports_incomplete(
 )
 def test_had_no_show_run(statuses: list[str], run: bool) -> None:
     assert alerts.had_no_show_run(statuses) is run
+
+
+@pytest.mark.parametrize(
+    ("setting", "shown", "absent"),
+    [
+        ("", "988", None),
+        ("Call the fictional Testland crisis line on 0000 000.", "Testland crisis line", "988"),
+    ],
+)
+def test_the_crisis_text_is_the_deployments(
+    theo: User,
+    client_record: Client,
+    episode: Episode,
+    settings: Any,
+    setting: str,
+    shown: str,
+    absent: str | None,
+) -> None:
+    settings.IPTCARE_CRISIS_TEXT = setting
+    issued = services.link_issue(
+        actor=theo, client=client_record, instrument_code="phq-9", base_url="http://testserver/"
+    )
+    form = {f"item_{n}": v for n, v in _phq9(3, item9="1").items()}
+    html = HttpClient().post(issued.path, form).content.decode()
+    line = html[html.index('data-testid="crisis-line"') :].split("</p>")[0]
+    assert shown in line
+    if absent is not None:
+        assert absent not in line
