@@ -269,24 +269,14 @@ class OpenedLink:
     known: _KnownHistory | None
 
 
-def link_find(secret: str) -> MeasureLink:
-    """The usable link for ``secret``; the same 404 for unknown, used and expired links, so the
-    page never tells a stranger whether a link existed."""
-    return link_open(secret).link
-
-
 def link_open(secret: str) -> OpenedLink:
-    """``link_find`` with the facts a submit needs, so that the page that shows the form and
-    then submits it reads the link once (``link_submit(opened=...)``)."""
-    link, known = _link_for_submit(secret)
-    return OpenedLink(link=link, known=known)
-
-
-def _link_for_submit(secret: str) -> tuple[MeasureLink, _KnownHistory | None]:
-    """``link_find`` for a submit: the same 404s, and in the same query what storing and the
-    alert rules need (the link's episode with its clinician, the client's current open episode,
+    """The usable link for ``secret`` — the same 404 for unknown, used and expired links, so the
+    page never tells a stranger whether a link existed — read once per request (the page shows
+    the form, then ``link_submit(opened=...)``) with what storing and the alert rules need, in
+    the same query: the link's episode with its clinician, the client's current open episode,
     the earliest scored total of the instrument in the episode, the sessions attended since
-    admission), so that a submit stays within its query budget (bench/README.md).
+    admission and the program's not-on-track session. So a submit stays within its query
+    budget (bench/README.md).
 
     The history is used only while the link's episode is still the client's open episode;
     otherwise ``_store`` reads it afresh, exactly as an in-session administration does."""
@@ -336,9 +326,9 @@ def _link_for_submit(secret: str) -> tuple[MeasureLink, _KnownHistory | None]:
         raise NotFound("This link has expired or has already been used.")
     facts: Any = link  # the annotations above
     if link.episode is None or link.episode_id != facts.open_episode_id:
-        return link, None
+        return OpenedLink(link=link, known=None)
     prior = facts.prior_baseline
-    return link, _KnownHistory(
+    known = _KnownHistory(
         episode=link.episode,
         history=(None if prior is None else float(prior), int(facts.sessions_attended)),
         off_track_session=(
@@ -347,6 +337,7 @@ def _link_for_submit(secret: str) -> tuple[MeasureLink, _KnownHistory | None]:
             else program_settings.default_not_on_track_session()
         ),
     )
+    return OpenedLink(link=link, known=known)
 
 
 def link_submit(
@@ -360,7 +351,8 @@ def link_submit(
 
     ``opened``: the link as ``link_open`` read it earlier in the same request (not read again;
     the final conditional UPDATE still refuses a link spent or expired in between)."""
-    link, known = (opened.link, opened.known) if opened is not None else _link_for_submit(secret)
+    opened = opened or link_open(secret)
+    link, known = opened.link, opened.known
     instrument = engine.get(link.instrument)
     result = engine.score(instrument, answers, context=scoring_context(link.client))
     # Everything that needs no lock happens before the transaction: on SQLite the write lock is
@@ -540,8 +532,8 @@ __all__ = [
     "alert_acknowledge",
     "alert_resolve",
     "alerts_resolve_for_withdrawn",
-    "link_find",
     "link_issue",
+    "link_open",
     "link_submit",
     "store_administration",
 ]
