@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.utils import ConnectionHandler
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from iptcare.access.vocabulary import Action, DataCategory
 from iptcare.accounts.models import User
@@ -96,7 +97,7 @@ def test_chart_appends_its_four_events_under_one_lock(
     table = AuditEvent._meta.db_table
     inserts = [q for q in ctx.captured_queries if q["sql"].startswith(f'INSERT INTO "{table}"')]
     head_reads = [q for q in ctx.captured_queries if "SELECT seq, hash" in q["sql"]]
-    assert len(inserts) == 4
+    assert len(inserts) == 1  # all four rows in one INSERT
     assert len(head_reads) == 1
     events = list(AuditEvent.objects.order_by("seq")[before:])
     # Identity, then the clinical record, appointments and notes (the category covers all three).
@@ -108,6 +109,50 @@ def test_chart_appends_its_four_events_under_one_lock(
     ]
     assert {e.client_id for e in events} == {client_record.public_id}
     assert chain.verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_batch_is_written_in_several_inserts_with_each_row_its_own_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(chain, "_ROWS_PER_INSERT", 3)
+    with CaptureQueriesContext(connection) as ctx, batched():
+        for n in range(7):
+            _event(f"event {n}")
+    inserts = [q for q in ctx.captured_queries if q["sql"].startswith("INSERT INTO")]
+    assert len(inserts) == 3  # 3 + 3 + 1 rows
+    stored = list(AuditEvent.objects.order_by("seq").values_list("id", "seq", "reason"))
+    assert [(seq, reason) for _, seq, reason in stored] == [(n + 1, f"event {n}") for n in range(7)]
+    with transaction.atomic():
+        returned = chain.append_many([_fields(f"direct {n}") for n in range(4)])
+    assert [(e.id, e.seq, e.reason) for e in returned] == list(
+        AuditEvent.objects.filter(seq__gt=7).order_by("seq").values_list("id", "seq", "reason")
+    )
+    assert len({e.id for e in returned}) == 4
+    assert chain.verify().ok
+
+
+def _fields(reason: str) -> dict[str, Any]:
+    """One event's fields as ``record`` hands them to the chain."""
+    return {
+        "occurred_at": timezone.now(),
+        "actor_id": None,
+        "actor_email": "batch@example.org",
+        "actor_role": "",
+        "organisation_id": None,
+        "client_id": None,
+        "data_category": str(DataCategory.DEMOGRAPHICS),
+        "action": str(Action.VIEW),
+        "resource_type": "",
+        "resource_id": "",
+        "purpose": "treatment",
+        "outcome": str(Outcome.ALLOWED),
+        "reason": reason,
+        "request_id": "",
+        "ip": None,
+        "user_agent": "",
+        "detail": {},
+    }
 
 
 # --- SQLite writer queue --------------------------------------------------------------------

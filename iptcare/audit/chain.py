@@ -70,14 +70,18 @@ def _lock_chain() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])
 
 
-def _insert_sql() -> tuple[str, list[Any]]:
+# Well under SQLite's limit on parameters per statement (32,766) at about 20 columns a row.
+_ROWS_PER_INSERT = 200
+
+
+def _insert_sql(rows: int) -> tuple[str, list[Any]]:
+    """One INSERT of ``rows`` events, returning each new row's id with its seq."""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    returning = " RETURNING id" if connection.features.can_return_columns_from_insert else ""
+    placeholders = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * rows)
     # Identifiers come from the model's metadata, never from input; values are parameters.
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){returning}"  # noqa: S608
+    sql = f"INSERT INTO {table} ({columns}) VALUES {placeholders} RETURNING id, seq"  # noqa: S608
     return sql, fields
 
 
@@ -87,11 +91,13 @@ def append(fields: dict[str, Any]) -> AuditEvent:
 
 
 def append_many(batch: Sequence[dict[str, Any]]) -> list[AuditEvent]:
-    """Append events in order at the head of the chain: one lock, one head read, one commit.
+    """Append events in order at the head of the chain: one lock, one head read, one INSERT.
 
     The audit write is on the path of every clinical page, so it is plain statements (read the
     head, insert) under the lock rather than ORM saves; values are still prepared by the model's
-    own fields, exactly as the ORM would.
+    own fields, exactly as the ORM would. All events of a batch go in one multi-row INSERT: on
+    SQLite the write lock is held from BEGIN to COMMIT, and every statement under it is another
+    wait for the GIL (bench/README.md).
     """
     events: list[AuditEvent] = []
     if not batch:
@@ -103,17 +109,29 @@ def append_many(batch: Sequence[dict[str, Any]]) -> list[AuditEvent]:
             cursor.execute(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
             head = cursor.fetchone()
             seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
-            sql, model_fields = _insert_sql()
+            rows: list[dict[str, Any]] = []
             for item in batch:
                 seq += 1
                 # Microsecond precision survives both databases, so the hash recomputes exactly.
                 fields = {**item, "seq": seq, "prev_hash": prev_hash}
                 fields["occurred_at"] = fields["occurred_at"].astimezone(UTC)
                 fields["hash"] = prev_hash = compute_hash(fields)
-                params = [f.get_db_prep_save(fields[f.attname], connection) for f in model_fields]
-                cursor.execute(sql, params)
-                pk = cursor.fetchone()[0] if sql.endswith("RETURNING id") else cursor.lastrowid
-                events.append(AuditEvent(id=pk, **fields))
+                rows.append(fields)
+            ids: dict[int, int] = {}
+            for start in range(0, len(rows), _ROWS_PER_INSERT):
+                chunk = rows[start : start + _ROWS_PER_INSERT]
+                sql, model_fields = _insert_sql(len(chunk))
+                cursor.execute(
+                    sql,
+                    [
+                        f.get_db_prep_save(fields[f.attname], connection)
+                        for fields in chunk
+                        for f in model_fields
+                    ],
+                )
+                # RETURNING gives no order guarantee: match the ids back by seq.
+                ids.update({row_seq: pk for pk, row_seq in cursor.fetchall()})
+            events = [AuditEvent(id=ids[fields["seq"]], **fields) for fields in rows]
     return events
 
 
