@@ -243,7 +243,7 @@ IPTCARE_PORTAL_INVITE_DAYS = env_int("IPTCARE_PORTAL_INVITE_DAYS", 7)
 # the US set their own crisis line here.
 IPTCARE_CRISIS_TEXT = os.environ.get("IPTCARE_CRISIS_TEXT", "").strip()
 IPTCARE_ACTIVITY_RESOLUTION_SECONDS = 60
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "iptcare.accounts.sessions"
 # Server-side expiry a little beyond the idle limit so that the middleware (which audits the
 # timeout) is what ends an idle session, to the minute.
 SESSION_COOKIE_AGE = IPTCARE_IDLE_MINUTES * 60 + IPTCARE_ACTIVITY_RESOLUTION_SECONDS * 2

@@ -20,9 +20,13 @@ from iptcare.access.vocabulary import Role
 from iptcare.accounts.models import RoleGrant, User
 from iptcare.clients.models import Client
 from iptcare.core import triggers
+from iptcare.core.db import prepared as prepared_queries
 from iptcare.core.models import Organisation, Program
 
 PASSWORD = "correct-horse-battery-staple-42"
+
+# Every prepared query a test runs is cross-checked against the ORM queryset it replaces.
+prepared_queries.VERIFY = True
 
 # --- Protective triggers vs. Django's flush between transactional tests -----------------------
 # Django empties every table after a TransactionTestCase/transactional_db test. The audit and

@@ -5,24 +5,26 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
-from iptcare.access.vocabulary import Role
 from iptcare.accounts.models import User
+from iptcare.core.db.prepared import prepared
+
+# Every authenticated request loads its user, with the organisation that every audited request
+# needs: prepared once (iptcare.core.db.prepared), as are the user's roles (User.role_set).
+_USER = prepared(lambda pk: User.objects.select_related("organisation").filter(pk=pk)[:1], pk=int)
 
 
 class EmailBackend(ModelBackend):
     """ModelBackend with login by email, matched case-insensitively (see UserManager)."""
 
     def get_user(self, user_id: Any) -> User | None:
-        # The organisation is needed on every audited request: load it with the user.
-        user = (
-            User.objects.select_related("organisation")
-            .prefetch_related("role_grants")
-            .filter(pk=user_id)
-            .first()
-        )
+        try:
+            pk = int(user_id)
+        except (TypeError, ValueError):
+            return None
+        user: User | None = _USER.first(pk=pk)
         if user is None or not self.user_can_authenticate(user):
             return None
-        user._role_cache = frozenset(Role(g.role) for g in user.role_grants.all())
+        user.role_set  # noqa: B018 - read now, as the prefetch did: every request needs them
         return user
 
 

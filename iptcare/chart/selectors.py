@@ -18,6 +18,7 @@ from iptcare.accounts.models import User
 from iptcare.audit.services import batched
 from iptcare.clients.models import Client, Episode
 from iptcare.clients.selectors import ClinicalChart, client_chart_clinical, client_get
+from iptcare.core.db.prepared import prepared
 from iptcare.encounters.models import SessionNote
 from iptcare.encounters.selectors import client_timeline_notes, unsigned_note_counts
 from iptcare.ipt.phases import PhaseInfo
@@ -54,6 +55,16 @@ class CaseloadRow:
     measures_due: tuple[DueStatus, ...] = ()
 
 
+_CASELOAD_EPISODES = prepared(
+    lambda clinician_id: (
+        Episode.objects.filter(primary_clinician_id=clinician_id, status__in=OPEN)
+        .select_related("client__organisation", "client__program", "program__organisation")
+        .order_by("client__legal_family_name", "client__legal_given_name")
+    ),
+    clinician_id=int,
+)
+
+
 def caseload(*, actor: User) -> list[CaseloadRow]:
     """Open episodes whose primary clinician is ``actor``, one audit event per program."""
     with batched():
@@ -61,11 +72,7 @@ def caseload(*, actor: User) -> list[CaseloadRow]:
 
 
 def _caseload(*, actor: User) -> list[CaseloadRow]:
-    episodes = list(
-        Episode.objects.filter(primary_clinician=actor, status__in=OPEN)
-        .select_related("client__organisation", "client__program", "program__organisation")
-        .order_by("client__legal_family_name", "client__legal_given_name")
-    )
+    episodes: list[Episode] = _CASELOAD_EPISODES.all(clinician_id=actor.pk)
     programs = {e.program_id: e.program for e in episodes}
     for program in programs.values():
         authorize(

@@ -22,6 +22,7 @@ from iptcare.clients.models import (
     EpisodeSubstance,
     SudAssessment,
 )
+from iptcare.core.db.prepared import prepared
 from iptcare.core.errors import NotFound
 from iptcare.core.models import Organisation, Program
 
@@ -37,9 +38,7 @@ def client_get(
     action: Action = Action.VIEW,
     category: DataCategory = DataCategory.DEMOGRAPHICS,
 ) -> Client:
-    client = (
-        Client.objects.select_related("organisation", "program").filter(public_id=public_id).first()
-    )
+    client: Client | None = _CLIENT_BY_PUBLIC_ID.first(public_id=public_id)
     if client is None:
         raise NotFound("No such client.")
     authorize(actor, action, client, category, purpose)
@@ -198,14 +197,45 @@ def diagnosis_get(
     return diagnosis
 
 
-def _episodes_of(client: Client) -> QuerySet[Episode]:
-    return (
-        Episode.objects.filter(client=client)
+def _episodes_of(client: Client) -> list[Episode]:
+    return _EPISODES_OF.all(client_id=client.pk)
+
+
+# The chart's reads, prepared once (iptcare.core.db.prepared): the same queries on every chart.
+_CLIENT_BY_PUBLIC_ID = prepared(
+    lambda public_id: Client.objects.select_related("organisation", "program").filter(
+        public_id=public_id
+    )[:1],
+    public_id=UUID,
+)
+_EPISODES_OF = prepared(
+    lambda client_id: (
+        Episode.objects.filter(client_id=client_id)
         .select_related("program", "primary_clinician")
         .prefetch_related(
             Prefetch("substances", queryset=EpisodeSubstance.objects.order_by("rank"))
         )
-    )
+    ),
+    client_id=int,
+)
+_DIAGNOSES_OF = prepared(
+    lambda client_id: Diagnosis.objects.filter(client_id=client_id).select_related("confirmed_by"),
+    client_id=int,
+)
+_SUD_ASSESSMENTS_OF = prepared(
+    lambda client_id: SudAssessment.objects.filter(client_id=client_id).select_related(
+        "assessed_by"
+    ),
+    client_id=int,
+)
+_LATEST_ASAM_OF = prepared(
+    lambda client_id: (
+        AsamAssessment.objects.filter(client_id=client_id)
+        .select_related("assessed_by")
+        .order_by("-assessed_at", "-id")[:1]
+    ),
+    client_id=int,
+)
 
 
 def episode_list(
@@ -275,14 +305,9 @@ def client_chart_clinical(
         e.client = client
     # The episodes are loaded already: attach them instead of joining them into every row.
     by_id = {e.pk: e for e in episodes}
-    diagnoses = list(Diagnosis.objects.filter(client=client).select_related("confirmed_by"))
-    assessments = list(SudAssessment.objects.filter(client=client).select_related("assessed_by"))
-    latest_asam = (
-        AsamAssessment.objects.filter(client=client)
-        .select_related("assessed_by")
-        .order_by("-assessed_at", "-id")
-        .first()
-    )
+    diagnoses: list[Diagnosis] = _DIAGNOSES_OF.all(client_id=client.pk)
+    assessments: list[SudAssessment] = _SUD_ASSESSMENTS_OF.all(client_id=client.pk)
+    latest_asam: AsamAssessment | None = _LATEST_ASAM_OF.first(client_id=client.pk)
     for d in diagnoses:
         if d.episode_id in by_id:
             d.episode = by_id[d.episode_id]

@@ -16,6 +16,7 @@ from iptcare.accounts.models import User
 from iptcare.audit.services import batched
 from iptcare.clients.models import Client, Episode
 from iptcare.clients.selectors import episode_get
+from iptcare.core.db.prepared import ListOf, prepared
 from iptcare.core.errors import NotFound
 from iptcare.measures import engine, schedules
 from iptcare.measures.models import Administration, Alert, AlertStatus, MeasureSchedule
@@ -213,6 +214,54 @@ def _trend(code: str, baseline: float, latest: float) -> str:
     return engine.reliable_change(instrument, baseline, latest).outcome.replace("_", " ")
 
 
+# The caseload's reads, prepared once per list length (iptcare.core.db.prepared).
+_SCHEDULES = prepared(
+    lambda episode_ids: MeasureSchedule.objects.filter(
+        episode_id__in=episode_ids, active=True
+    ).order_by("episode_id", "instrument"),
+    episode_ids=ListOf(int),
+)
+_GIVEN = prepared(
+    lambda episode_ids: (
+        Administration.objects.filter(episode_id__in=episode_ids)
+        .order_by("completed_at")
+        .values_list("episode_id", "instrument", "completed_at", "total", "band_label")
+    ),
+    episode_ids=ListOf(int),
+)
+_SESSIONS = prepared(
+    lambda client_ids, since: (
+        Appointment.objects.filter(
+            client_id__in=client_ids, status__in=sorted(ATTENDED_STATUSES), starts_at__gte=since
+        )
+        .order_by()
+        .values_list("client_id", "starts_at")
+    ),
+    client_ids=ListOf(int),
+    since=datetime,
+)
+_OPEN_EPISODES = prepared(
+    lambda client_ids: (
+        Episode.objects.filter(client_id__in=client_ids, status__in=OPEN_EPISODE)
+        .order_by()
+        .values_list(
+            "id", "client_id", "status", "referral_date", "admission_date", "discharge_date"
+        )
+    ),
+    client_ids=ListOf(int),
+)
+_ALERT_COUNTS = prepared(
+    lambda client_ids: (
+        Alert.objects.filter(client_id__in=client_ids)
+        .exclude(status=AlertStatus.RESOLVED)
+        .values("client_id")
+        .annotate(n=Count("id"), safety=Count("id", filter=Q(immediate=True)))
+        .order_by()
+    ),
+    client_ids=ListOf(int),
+)
+
+
 def measures_for_episodes(
     episodes: Sequence[EpisodeDates], *, today: date | None = None
 ) -> dict[int, EpisodeMeasures]:
@@ -225,34 +274,24 @@ def measures_for_episodes(
     ids = [e.id for e in episodes]
     if not ids:
         return {}
+    # The current time zone once: timezone.localdate() per row looks it up again every time,
+    # which dominated the caseload for clients with a long history.
+    tz = timezone.get_current_timezone()
     stored: dict[int, list[schedules.ScheduleRule]] = {}
-    for row in MeasureSchedule.objects.filter(episode_id__in=ids, active=True).order_by(
-        "episode_id", "instrument"
-    ):
+    for row in _SCHEDULES.all(episode_ids=ids):
         stored.setdefault(row.episode_id, []).append(row.rule())
     given: dict[int, dict[str, list[tuple[date, float | None, str]]]] = {}
-    for episode_id, code, at, total, band_label in (
-        Administration.objects.filter(episode_id__in=ids)
-        .order_by("completed_at")
-        .values_list("episode_id", "instrument", "completed_at", "total", "band_label")
-    ):
+    for episode_id, code, at, total, band_label in _GIVEN.all(episode_ids=ids):
         given.setdefault(episode_id, {}).setdefault(code, []).append(
-            (timezone.localdate(at), total, band_label)
+            (at.astimezone(tz).date(), total, band_label)
         )
     admissions = [e.admission_date for e in episodes if e.admission_date is not None]
     sessions: dict[int, list[date]] = {}
     if admissions:
-        since = datetime.combine(min(admissions), time.min, tzinfo=timezone.get_current_timezone())
-        for client_id, at in (
-            Appointment.objects.filter(
-                client_id__in={e.client_id for e in episodes},
-                status__in=sorted(ATTENDED_STATUSES),
-                starts_at__gte=since,
-            )
-            .order_by()
-            .values_list("client_id", "starts_at")
-        ):
-            sessions.setdefault(client_id, []).append(timezone.localdate(at))
+        since = datetime.combine(min(admissions), time.min, tzinfo=tz)
+        client_ids = list(dict.fromkeys(e.client_id for e in episodes))
+        for client_id, at in _SESSIONS.all(client_ids=client_ids, since=since):
+            sessions.setdefault(client_id, []).append(at.astimezone(tz).date())
     result: dict[int, EpisodeMeasures] = {}
     for e in episodes:
         rules = stored.get(e.id) or schedules.default_schedule()
@@ -315,24 +354,13 @@ def measures_status_for_clients(
     if not ids:
         return result
     current: dict[int, tuple[tuple[bool, date, int], EpisodeDates]] = {}
-    for pk, client_id, status, referral, admission, discharge in (
-        Episode.objects.filter(client_id__in=ids, status__in=OPEN_EPISODE)
-        .order_by()
-        .values_list(
-            "id", "client_id", "status", "referral_date", "admission_date", "discharge_date"
-        )
-    ):
+    for pk, client_id, status, referral, admission, discharge in _OPEN_EPISODES.all(client_ids=ids):
         rank = (status == "admitted", referral, pk)
         if client_id not in current or rank > current[client_id][0]:
             current[client_id] = (rank, EpisodeDates(pk, client_id, admission, discharge))
     measures = measures_for_episodes([e for _, e in current.values()], today=today)
     counts = {
-        row["client_id"]: (row["n"], row["safety"])
-        for row in Alert.objects.filter(client_id__in=ids)
-        .exclude(status=AlertStatus.RESOLVED)
-        .values("client_id")
-        .annotate(n=Count("id"), safety=Count("id", filter=Q(immediate=True)))
-        .order_by()
+        row["client_id"]: (row["n"], row["safety"]) for row in _ALERT_COUNTS.all(client_ids=ids)
     }
     for cid in ids:
         episode = current.get(cid)

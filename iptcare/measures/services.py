@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from iptcare.accounts.models import User, hash_token_secret
 from iptcare.audit.models import Outcome
 from iptcare.audit.services import record
 from iptcare.clients.models import Client, Episode
+from iptcare.core.db.prepared import prepared
 from iptcare.core.errors import Conflict, InvalidInput, NotFound
 from iptcare.measures import alerts, engine, fhir, program_settings
 from iptcare.measures.models import (
@@ -261,25 +262,8 @@ def link_issue(
     return issued
 
 
-@dataclass(frozen=True)
-class OpenedLink:
-    """A usable link, read once per request with what a submit needs (``link_open``)."""
-
-    link: MeasureLink
-    known: _KnownHistory | None
-
-
-def link_open(secret: str) -> OpenedLink:
-    """The usable link for ``secret`` — the same 404 for unknown, used and expired links, so the
-    page never tells a stranger whether a link existed — read once per request (the page shows
-    the form, then ``link_submit(opened=...)``) with what storing and the alert rules need, in
-    the same query: the link's episode with its clinician, the client's current open episode,
-    the earliest scored total of the instrument in the episode, the sessions attended since
-    admission and the program's not-on-track session. So a submit stays within its query
-    budget (bench/README.md).
-
-    The history is used only while the link's episode is still the client's open episode;
-    otherwise ``_store`` reads it afresh, exactly as an in-session administration does."""
+def _open_link_query(secret_hash: str) -> QuerySet[MeasureLink]:
+    """``link_open``'s one query (prepared below: the same SQL on every submit)."""
     from iptcare.scheduling.models import ATTENDED_STATUSES, Appointment
 
     open_episode = (
@@ -311,7 +295,7 @@ def link_open(secret: str) -> OpenedLink:
     off_track = MeasureSettings.objects.filter(program_id=OuterRef("client__program_id")).values(
         "not_on_track_session"
     )[:1]
-    link = (
+    return (
         MeasureLink.objects.select_related("client", "organisation", "episode__primary_clinician")
         .annotate(
             open_episode_id=Subquery(open_episode),
@@ -319,9 +303,33 @@ def link_open(secret: str) -> OpenedLink:
             sessions_attended=Coalesce(Subquery(attended), 0),
             program_off_track_session=Subquery(off_track),
         )
-        .filter(secret_hash=hash_token_secret(secret))
-        .first()
+        .filter(secret_hash=secret_hash)[:1]
     )
+
+
+_OPEN_LINK = prepared(_open_link_query, secret_hash=str)
+
+
+@dataclass(frozen=True)
+class OpenedLink:
+    """A usable link, read once per request with what a submit needs (``link_open``)."""
+
+    link: MeasureLink
+    known: _KnownHistory | None
+
+
+def link_open(secret: str) -> OpenedLink:
+    """The usable link for ``secret`` — the same 404 for unknown, used and expired links, so the
+    page never tells a stranger whether a link existed — read once per request (the page shows
+    the form, then ``link_submit(opened=...)``) with what storing and the alert rules need, in
+    the same query: the link's episode with its clinician, the client's current open episode,
+    the earliest scored total of the instrument in the episode, the sessions attended since
+    admission and the program's not-on-track session. So a submit stays within its query
+    budget (bench/README.md).
+
+    The history is used only while the link's episode is still the client's open episode;
+    otherwise ``_store`` reads it afresh, exactly as an in-session administration does."""
+    link: MeasureLink | None = _OPEN_LINK.first(secret_hash=hash_token_secret(secret))
     if link is None or link.used_at is not None or link.expires_at <= timezone.now():
         raise NotFound("This link has expired or has already been used.")
     facts: Any = link  # the annotations above
