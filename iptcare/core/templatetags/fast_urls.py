@@ -22,6 +22,17 @@ def _pattern(name: str) -> str:
     return reverse(name, args=[_PLACEHOLDER])
 
 
+@lru_cache(maxsize=256)
+def _route(name: str) -> str:
+    return reverse(name)
+
+
+@register.simple_tag
+def route(name: str) -> str:
+    """``{% route "app:name" %}``: the URL of a route without arguments, reversed once."""
+    return _route(name)
+
+
 @register.filter
 def url_for(public_id: UUID | str, name: str) -> str:
     """The URL of route ``name`` whose single argument is ``public_id``."""
