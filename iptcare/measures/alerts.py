@@ -146,6 +146,32 @@ def had_no_show_run(statuses: Sequence[str]) -> bool:
 # --- raising ------------------------------------------------------------------------------------
 
 
+def _alert_row(
+    client: Client,
+    episode: Episode | None,
+    finding: Finding,
+    source: tuple[str, str],
+    clinician_id: int | None,
+    raised_at: datetime,
+) -> Alert:
+    """The one way an alert row is built, whichever rule raised it."""
+    return Alert(
+        organisation_id=client.organisation_id,
+        program_id=client.program_id,
+        client=client,
+        episode=episode,
+        kind=finding.kind,
+        immediate=finding.immediate,
+        title=finding.title[:200],
+        detail=finding.detail,
+        source_type=source[0],
+        source_id=source[1],
+        dedupe_key=finding.dedupe_key,
+        clinician_id=clinician_id,
+        raised_at=raised_at,
+    )
+
+
 def raise_alert(
     *,
     client: Client,
@@ -164,27 +190,18 @@ def raise_alert(
     )
     if existing is not None:
         return existing
+    clinician_id = (
+        episode.primary_clinician_id
+        if episode is not None and episode.primary_clinician_id is not None
+        else getattr(fallback_clinician, "pk", None)
+    )
+    alert = _alert_row(
+        client, episode, finding, (source_type, source_id), clinician_id, timezone.now()
+    )
     try:
         with transaction.atomic():
-            return Alert.objects.create(
-                organisation_id=client.organisation_id,
-                program_id=client.program_id,
-                client=client,
-                episode=episode,
-                kind=finding.kind,
-                immediate=finding.immediate,
-                title=finding.title[:200],
-                detail=finding.detail,
-                source_type=source_type,
-                source_id=source_id,
-                dedupe_key=finding.dedupe_key,
-                clinician=(
-                    episode.primary_clinician
-                    if episode is not None and episode.primary_clinician_id is not None
-                    else fallback_clinician
-                ),
-                raised_at=timezone.now(),
-            )
+            alert.save(force_insert=True)
+            return alert
     except IntegrityError:  # raised concurrently by another request: keep theirs
         return (
             Alert.objects.filter(client=client, dedupe_key=finding.dedupe_key)
@@ -262,25 +279,9 @@ def evaluate_administration(
     # uniqueness conflicts only (on SQLite too, see iptcare.core.db.sqlite3), so any other
     # constraint error still fails the submit loudly.
     now = timezone.now()
+    clinician_id = episode.primary_clinician_id if episode is not None else None
     Alert.objects.bulk_create(
-        [
-            Alert(
-                organisation_id=client.organisation_id,
-                program_id=client.program_id,
-                client=client,
-                episode=episode,
-                kind=f.kind,
-                immediate=f.immediate,
-                title=f.title[:200],
-                detail=f.detail,
-                source_type=source[0],
-                source_id=source[1],
-                dedupe_key=f.dedupe_key,
-                clinician_id=episode.primary_clinician_id if episode is not None else None,
-                raised_at=now,
-            )
-            for f in findings
-        ],
+        [_alert_row(client, episode, f, source, clinician_id, now) for f in findings],
         ignore_conflicts=True,
     )
 
