@@ -441,6 +441,11 @@ class RecordRevision(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     changed_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(
+        blank=True,
+        help_text="Why the record was changed, in the clinician's words (an attendance "
+        "correction's reason): clinical content, so kept here and not in the audit trail.",
+    )
 
     class Meta:
         ordering = ["resource_id", "version"]

@@ -94,7 +94,7 @@ class AttendanceCorrectionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=(
             "What was wrong with the record (e.g. wrong row, sign-in sheet shows attended). "
-            "Kept in the appointment's history and audit trail: no clinical details."
+            "Kept in the appointment's history with the record as it was."
         ),
     )
     version = forms.IntegerField(widget=forms.HiddenInput)

@@ -22,7 +22,7 @@ from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.audit.models import Outcome
 from iptcare.audit.services import record
-from iptcare.clients.models import Client
+from iptcare.clients.models import Client, RecordRevision
 from iptcare.core.errors import Conflict, DomainError, InvalidInput
 from iptcare.core.models import Program
 from iptcare.scheduling.models import (
@@ -63,6 +63,16 @@ def _snapshot(appointment: Appointment) -> dict[str, Any]:
         "location": appointment.location,
         "is_telehealth": appointment.is_telehealth,
         "cancellation_reason": appointment.cancellation_reason,
+        "attendance_recorded_by": (
+            str(appointment.attendance_recorded_by.public_id)
+            if appointment.attendance_recorded_by is not None
+            else None
+        ),
+        "attendance_recorded_at": (
+            appointment.attendance_recorded_at.isoformat()
+            if appointment.attendance_recorded_at is not None
+            else None
+        ),
         "version": appointment.version,
     }
 
@@ -75,7 +85,30 @@ def _record_change(
     reason: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
+    why: str = "",
 ) -> None:
+    """Keep the appointment's history and append the change event, in the caller's transaction.
+
+    The state before the change (with ``why``, the clinician's own words for a correction) goes
+    to the record's history (``RecordRevision``), like every other clinical record's: the audit
+    trail, which administrators read, says who changed what and which fields, never the
+    content (locations, cancellation and correction reasons). ``reason`` is a fixed phrase."""
+    if before is not None:
+        RecordRevision.objects.create(
+            organisation_id=appointment.organisation_id,
+            client_id=appointment.client_id,
+            resource_type="appointment",
+            resource_id=appointment.public_id,
+            version=before["version"],
+            snapshot=before,
+            changed_by=actor,
+            reason=why,
+        )
+    changed = sorted(
+        key
+        for key in (after or before or {})
+        if key != "version" and (before or {}).get(key) != (after or {}).get(key)
+    )
     record(
         actor=actor,
         action=action,
@@ -87,7 +120,10 @@ def _record_change(
         resource_id=str(appointment.public_id),
         purpose=PURPOSE,
         reason=reason,
-        detail={"before": before, "after": after},
+        detail={
+            "version": (after or before or {}).get("version"),
+            "changed": changed if before is not None and after is not None else [],
+        },
     )
 
 
@@ -279,10 +315,18 @@ def appointment_reschedule(
 
 
 def _apply_attendance(
-    *, actor: User, locked: Appointment, status: str, modality: str, now: datetime, reason: str
+    *,
+    actor: User,
+    locked: Appointment,
+    status: str,
+    modality: str,
+    now: datetime,
+    reason: str,
+    why: str = "",
 ) -> None:
-    """Set the outcome on the locked row, append the change event with ``reason``, and let the
-    no-show rule look again. Recording and correcting both come through here."""
+    """Set the outcome on the locked row, append the change event with ``reason`` (a fixed
+    phrase) and the history with ``why`` (a correction's own words), and let the no-show rule
+    look again. Recording and correcting both come through here."""
     before = _snapshot(locked)
     locked.status = status
     if modality:
@@ -299,6 +343,7 @@ def _apply_attendance(
         reason=reason,
         before=before,
         after=_snapshot(locked),
+        why=why,
     )
     if status == AppointmentStatus.NO_SHOW:
         # Two or more consecutive no-shows raise an alert (measures owns the alert rules).
@@ -346,8 +391,9 @@ def appointment_correct_attendance(
 
     Only for an appointment whose attendance is recorded (attended, late, no-show; a scheduled or
     cancelled one is an ``InvalidTransition``), to another outcome or another modality, under
-    the rules of recording. Nothing is overwritten in the trail: the recording's change event
-    stays, and the correction appends its own (before/after, reason). A correction to no-show
+    the rules of recording. Nothing is overwritten: the recording's change event stays, the
+    correction appends its own, and the appointment's history keeps the row as it was with the
+    reason (``RecordRevision``; the audit trail gets no free text). A correction to no-show
     runs the consecutive no-shows rule as recording does; a correction away from a no-show
     resolves the open no-show alert if the run no longer stands. A stale ``version`` is a
     ``Conflict``.
@@ -378,7 +424,8 @@ def appointment_correct_attendance(
             status=status,
             modality=modality,
             now=now,
-            reason=f"attendance corrected: {reason}",
+            reason=f"attendance corrected: {status}",
+            why=reason,
         )
         if was_no_show and status != AppointmentStatus.NO_SHOW:
             from iptcare.measures.services import no_show_alert_reconsider

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from iptcare.accounts.models import User
 from iptcare.audit.models import AuditEvent
-from iptcare.clients.models import Client
+from iptcare.clients.models import Client, RecordRevision
 from iptcare.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from iptcare.measures.models import Alert, AlertKind
 from iptcare.scheduling import services
@@ -110,22 +110,24 @@ def test_history_keeps_the_recording_and_the_correction_with_its_reason(
     changes = _changes(no_show)
     assert [(e.action, e.reason) for e in changes] == [
         ("update", "attendance recorded: no_show"),
-        ("update", f"attendance corrected: {REASON}"),
+        ("update", "attendance corrected: late"),
     ]
     recording, correction = changes
     assert recording.actor_id == theo.public_id and correction.actor_id == nina.public_id
-    assert (recording.detail["before"]["status"], recording.detail["after"]["status"]) == (
-        "scheduled",
-        "no_show",
-    )
-    assert (correction.detail["before"]["status"], correction.detail["after"]["status"]) == (
-        "no_show",
-        "late",
-    )
-    assert (correction.detail["before"]["version"], correction.detail["after"]["version"]) == (
-        2,
-        3,
-    )
+    assert [e.detail for e in changes] == [
+        {"version": 2, "changed": ["attendance_recorded_at", "attendance_recorded_by", "status"]},
+        {"version": 3, "changed": ["attendance_recorded_at", "attendance_recorded_by", "status"]},
+    ]
+    # The record's history holds each state before a change, and the correction's own words;
+    # the audit trail holds neither.
+    history = list(RecordRevision.objects.filter(resource_id=no_show.public_id).order_by("version"))
+    assert [(r.version, r.snapshot["status"], r.reason, r.changed_by_id) for r in history] == [
+        (1, "scheduled", "", theo.pk),
+        (2, "no_show", REASON, nina.pk),
+    ]
+    # Who recorded the outcome that was corrected stays in the history.
+    assert history[1].snapshot["attendance_recorded_by"] == str(theo.public_id)
+    assert all(REASON not in json.dumps([e.reason, e.detail]) for e in _changes(no_show))
     assert correction.client_id == no_show.client.public_id
 
 
@@ -380,7 +382,7 @@ def test_the_correction_page_flow(theo: User, no_show: Appointment, login_as: Lo
     assert "Attendance corrected." in response.content.decode()
     fresh = reload(no_show)
     assert (fresh.status, fresh.version) == (S.ATTENDED, 3)
-    assert _changes(no_show)[-1].reason == f"attendance corrected: {REASON}"
+    assert _changes(no_show)[-1].reason == "attendance corrected: attended"
     shown = http.get(_page(no_show)).content.decode()
     assert "Attended" in shown and "Correct attendance" in shown
 
@@ -488,7 +490,8 @@ def test_correct_attendance_over_the_api(theo: User, no_show: Appointment, login
     assert (body["status"], body["modality"], body["version"]) == ("late", "cbt", 3)
     assert body["id"] == str(no_show.public_id)
     assert (reload(no_show).status, reload(no_show).modality) == (S.LATE, Modality.CBT)
-    assert _changes(no_show)[-1].reason == f"attendance corrected: {REASON}"
+    assert _changes(no_show)[-1].reason == "attendance corrected: late"
+    assert RecordRevision.objects.get(resource_id=no_show.public_id, version=2).reason == REASON
 
 
 @pytest.mark.parametrize(

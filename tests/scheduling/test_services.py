@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from iptcare.accounts.models import User
 from iptcare.audit.models import AuditEvent
-from iptcare.clients.models import Client
+from iptcare.clients.models import Client, RecordRevision
 from iptcare.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from iptcare.core.models import Program
 from iptcare.scheduling import services
@@ -259,10 +259,27 @@ def test_outsiders_cannot_record_attendance(
 def test_cancel_a_scheduled_appointment(
     theo: User, future_appointment: Appointment, status: str
 ) -> None:
+    reason = "Unwell after a change of medication"
     done = services.appointment_cancel(
-        actor=theo, appointment=future_appointment, status=status, reason="Unwell", version=1
+        actor=theo, appointment=future_appointment, status=status, reason=reason, version=1
     )
-    assert (done.status, done.cancellation_reason, done.version) == (status, "Unwell", 2)
+    assert (done.status, done.cancellation_reason, done.version) == (status, reason, 2)
+    # The reason is in the record (and its history), never in the audit trail.
+    change = AuditEvent.objects.order_by("-seq").first()
+    assert change is not None and change.reason == f"appointment cancelled: {status}"
+    assert change.detail == {
+        "version": 2,
+        # Cancelling records who settled the outcome, as recording attendance does.
+        "changed": [
+            "attendance_recorded_at",
+            "attendance_recorded_by",
+            "cancellation_reason",
+            "status",
+        ],
+    }
+    assert not AuditEvent.objects.filter(detail__icontains="medication").exists()
+    revision = RecordRevision.objects.get(resource_id=future_appointment.public_id)
+    assert (revision.version, revision.snapshot["status"]) == (1, S.SCHEDULED)
 
 
 @pytest.mark.parametrize(
@@ -316,7 +333,13 @@ def test_reschedule_moves_and_bumps_the_version(
     )
     assert done.version == 2
     change = AuditEvent.objects.order_by("-seq").first()
-    assert change is not None and change.detail["before"]["version"] == 1
+    assert change is not None
+    assert change.detail == {
+        "version": 2,
+        "changed": ["clinician", "duration_minutes", "starts_at"],
+    }
+    revision = RecordRevision.objects.get(resource_id=future_appointment.public_id)
+    assert (revision.version, revision.snapshot["duration_minutes"]) == (1, 50)
 
 
 def test_a_stale_reschedule_is_a_conflict_and_changes_nothing(
