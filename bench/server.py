@@ -8,11 +8,12 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -75,6 +76,7 @@ def prepare_database(env: dict[str, str], clients: int, seed: Path | None = None
     iptcare = str(venv_bin() / "iptcare")
     target = Path(env["IPTCARE_VAR_DIR"]) / "iptcare.sqlite3"
     if seed is not None and seed.exists():
+        check_seed_clients(seed, clients)
         shutil.copyfile(seed, target)
         run_checked([iptcare, "migrate", "--noinput", "-v", "0"], env, timeout=900)
         return f"copied the demo database from {seed}"
@@ -90,6 +92,18 @@ def prepare_database(env: dict[str, str], clients: int, seed: Path | None = None
         seed.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(target, seed)
     return output
+
+
+def check_seed_clients(seed: Path, clients: int) -> None:
+    """Refuse a saved database generated for another ``--clients`` than this run asks for: the
+    figures would be labelled with the wrong scale."""
+    with closing(sqlite3.connect(f"file:{seed}?mode=ro", uri=True)) as db:
+        (found,) = db.execute("SELECT count(*) FROM clients_client").fetchone()
+    if found != clients:
+        raise SystemExit(
+            f"--seed {seed} holds {found} clients, not {clients}: "
+            f"pass --clients {found}, or delete it to generate {clients}"
+        )
 
 
 def audit_event_count(env: dict[str, str]) -> int:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import date
 from io import StringIO
 from pathlib import Path
@@ -177,3 +179,16 @@ def test_demo_at_scale_keeps_caseloads_realistic() -> None:
     )
     assert len(loads) >= 15
     assert max(loads) < 80
+
+
+def test_bench_refuses_a_saved_database_of_another_scale(tmp_path: Path) -> None:
+    from bench.server import check_seed_clients
+
+    seed = tmp_path / "seed.sqlite3"
+    with closing(sqlite3.connect(seed)) as db:
+        db.execute("CREATE TABLE clients_client (id INTEGER PRIMARY KEY)")
+        db.executemany("INSERT INTO clients_client (id) VALUES (?)", [(n,) for n in range(3)])
+        db.commit()
+    check_seed_clients(seed, 3)
+    with pytest.raises(SystemExit, match="holds 3 clients, not 20000: pass --clients 3"):
+        check_seed_clients(seed, 20000)
