@@ -218,6 +218,20 @@ _EPISODES_OF = prepared(
     ),
     client_id=int,
 )
+# The chart's episodes carry their substances as ``substance_list`` (a prepared read instead of
+# a prefetch, whose query Django builds and compiles afresh on every chart).
+_CHART_EPISODES_OF = prepared(
+    lambda client_id: Episode.objects.filter(client_id=client_id).select_related(
+        "program", "primary_clinician"
+    ),
+    client_id=int,
+)
+_SUBSTANCES_OF = prepared(
+    lambda client_id: EpisodeSubstance.objects.filter(episode__client_id=client_id).order_by(
+        "episode_id", "rank"
+    ),
+    client_id=int,
+)
 _DIAGNOSES_OF = prepared(
     lambda client_id: Diagnosis.objects.filter(client_id=client_id).select_related("confirmed_by"),
     client_id=int,
@@ -294,15 +308,20 @@ class ClinicalChart:
 def client_chart_clinical(
     *, actor: User, client: Client, purpose: Purpose = Purpose.TREATMENT
 ) -> ClinicalChart:
-    """Episodes (with substances), diagnoses, SUD assessments and the latest ASAM assessment.
+    """Episodes (each with its substances as ``substance_list``, by rank), diagnoses, SUD
+    assessments and the latest ASAM assessment.
 
     One audit event (VIEW, clinical record) and a fixed number of queries whatever the size of
     the record: episodes + substances (2), diagnoses (1), assessments (1), latest ASAM (1).
     """
     authorize(actor, Action.VIEW, client, DataCategory.CLINICAL_RECORD, purpose)
-    episodes = list(_episodes_of(client))
+    episodes: list[Episode] = _CHART_EPISODES_OF.all(client_id=client.pk)
+    substances: dict[int, list[EpisodeSubstance]] = {}
+    for s in _SUBSTANCES_OF.all(client_id=client.pk):
+        substances.setdefault(s.episode_id, []).append(s)
     for e in episodes:
         e.client = client
+        e.substance_list = substances.get(e.pk, [])
     # The episodes are loaded already: attach them instead of joining them into every row.
     by_id = {e.pk: e for e in episodes}
     diagnoses: list[Diagnosis] = _DIAGNOSES_OF.all(client_id=client.pk)

@@ -69,7 +69,8 @@ def client_notes(*, actor: User, client: Client, limit: int = 200) -> list[Sessi
 def client_timeline_notes(*, actor: User, client: Client, limit: int) -> list[SessionNote]:
     """The latest notes for the chart's timeline: what the timeline shows and nothing more (no
     note content, no amendment requests; authors' names only). Same access and audit as
-    ``client_notes``; three queries whatever the history (notes, addenda)."""
+    ``client_notes``; two queries whatever the history: the notes, and their addenda, which
+    each note carries as ``timeline_addenda`` (oldest first)."""
     authorize(
         actor,
         Action.LIST,
@@ -79,17 +80,18 @@ def client_timeline_notes(*, actor: User, client: Client, limit: int) -> list[Se
         detail={"notes": True},
     )
     notes: list[SessionNote] = _timeline_notes(limit).all(client_id=client.pk, actor_id=actor.pk)
+    addenda: dict[int, list[NoteAddendum]] = {}
+    for addendum in _TIMELINE_ADDENDA.all(note_ids=[n.pk for n in notes]):
+        addenda.setdefault(addendum.note_id, []).append(addendum)
     for note in notes:
         note.client = client
+        note.timeline_addenda = addenda.get(note.pk, [])
     return notes
 
 
 @functools.cache
 def _timeline_notes(limit: int) -> PreparedQuery[SessionNote]:
     """The chart's query, prepared once per limit (iptcare.core.db.prepared)."""
-    addenda = NoteAddendum.objects.select_related("author").only(
-        "note_id", "kind", "text", "signed_at", "author__full_name"
-    )
     return prepared(
         lambda client_id, actor_id: (
             SessionNote.objects.filter(client_id=client_id)
@@ -106,12 +108,24 @@ def _timeline_notes(limit: int) -> PreparedQuery[SessionNote]:
                 "entered_in_error_at",
                 "author__full_name",
             )
-            .prefetch_related(Prefetch("addenda", queryset=addenda.order_by("signed_at")))
             .order_by("-session_date", "-created_at")[:limit]
         ),
         client_id=int,
         actor_id=int,
     )
+
+
+# The timeline's addenda of the notes it shows (a prepared read instead of a prefetch, whose
+# query Django builds and compiles afresh on every chart).
+_TIMELINE_ADDENDA = prepared(
+    lambda note_ids: (
+        NoteAddendum.objects.filter(note_id__in=note_ids)
+        .select_related("author")
+        .only("note_id", "kind", "text", "signed_at", "author__full_name")
+        .order_by("signed_at", "id")
+    ),
+    note_ids=ListOf(int),
+)
 
 
 def unsigned_note_counts(*, author: User, client_ids: Iterable[int]) -> dict[int, int]:
