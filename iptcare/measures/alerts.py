@@ -146,6 +146,20 @@ def had_no_show_run(statuses: Sequence[str]) -> bool:
 # --- raising ------------------------------------------------------------------------------------
 
 
+def finding_fields(finding: Finding, source: tuple[str, str]) -> dict[str, Any]:
+    """What an alert row records of its finding and cause, whichever rule (or the demo) raises
+    it: the one place that maps a finding to the row."""
+    return {
+        "kind": finding.kind,
+        "immediate": finding.immediate,
+        "title": finding.title[:200],
+        "detail": finding.detail,
+        "source_type": source[0],
+        "source_id": source[1],
+        "dedupe_key": finding.dedupe_key,
+    }
+
+
 def _alert_row(
     client: Client,
     episode: Episode | None,
@@ -154,21 +168,14 @@ def _alert_row(
     clinician_id: int | None,
     raised_at: datetime,
 ) -> Alert:
-    """The one way an alert row is built, whichever rule raised it."""
     return Alert(
         organisation_id=client.organisation_id,
         program_id=client.program_id,
         client=client,
         episode=episode,
-        kind=finding.kind,
-        immediate=finding.immediate,
-        title=finding.title[:200],
-        detail=finding.detail,
-        source_type=source[0],
-        source_id=source[1],
-        dedupe_key=finding.dedupe_key,
         clinician_id=clinician_id,
         raised_at=raised_at,
+        **finding_fields(finding, source),
     )
 
 

@@ -218,20 +218,11 @@ def generate(*, episodes: Sequence[Episode], rng: random.Random, today: date) ->
                     findings.append((found, str(scored[-1].public_id)))
         for finding, source in findings:
             new_alerts.append(
-                Alert(
-                    organisation_id=episode.organisation_id,
-                    program_id=episode.program_id,
-                    client_id=episode.client_id,
-                    episode_id=episode.pk,
-                    kind=finding.kind,
-                    immediate=finding.immediate,
-                    title=finding.title[:200],
-                    detail=finding.detail,
-                    source_type="administration",
-                    source_id=source,
-                    dedupe_key=finding.dedupe_key,
-                    clinician_id=episode.primary_clinician_id,
-                    raised_at=now - timedelta(hours=rng.randint(1, 72)),
+                _alert(
+                    episode,
+                    finding,
+                    ("administration", source),
+                    now - timedelta(hours=rng.randint(1, 72)),
                 )
             )
     # Dropout: a run of no-shows among the chosen clients' past appointments.
@@ -250,18 +241,11 @@ def generate(*, episodes: Sequence[Episode], rng: random.Random, today: date) ->
         dropout = alerts.no_show_finding(statuses.get(episode.client_id, []))
         if dropout is not None:
             new_alerts.append(
-                Alert(
-                    organisation_id=episode.organisation_id,
-                    program_id=episode.program_id,
-                    client_id=episode.client_id,
-                    episode_id=episode.pk,
-                    kind=dropout.kind,
-                    title=dropout.title,
-                    detail=dropout.detail,
-                    source_type="appointments",
-                    dedupe_key=dropout.dedupe_key,
-                    clinician_id=episode.primary_clinician_id,
-                    raised_at=now - timedelta(hours=rng.randint(1, 72)),
+                _alert(
+                    episode,
+                    dropout,
+                    (alerts.ATTENDANCE_SOURCE, ""),
+                    now - timedelta(hours=rng.randint(1, 72)),
                 )
             )
     # What the daily sweep would raise today for these schedules (the same rule and function).
@@ -280,19 +264,11 @@ def generate(*, episodes: Sequence[Episode], rng: random.Random, today: date) ->
             overdue = overdue_finding(owed)
             if overdue is not None:
                 new_alerts.append(
-                    Alert(
-                        organisation_id=episode.organisation_id,
-                        program_id=episode.program_id,
-                        client_id=episode.client_id,
-                        episode_id=episode.pk,
-                        kind=overdue.kind,
-                        title=overdue.title,
-                        detail=overdue.detail,
-                        source_type="schedule",
-                        source_id=str(episode.public_id),
-                        dedupe_key=overdue.dedupe_key,
-                        clinician_id=episode.primary_clinician_id,
-                        raised_at=now - timedelta(hours=rng.randint(1, 24)),
+                    _alert(
+                        episode,
+                        overdue,
+                        ("schedule", str(episode.public_id)),
+                        now - timedelta(hours=rng.randint(1, 24)),
                     )
                 )
     new_alerts += _recovery_alerts(episodes, today=today, now=now, rng=rng)
@@ -320,6 +296,21 @@ def generate(*, episodes: Sequence[Episode], rng: random.Random, today: date) ->
     return len(rows)
 
 
+def _alert(
+    episode: Episode, finding: alerts.Finding, source: tuple[str, str], raised_at: datetime
+) -> Alert:
+    """The alert the live rule would have raised for ``finding``, to the episode's clinician."""
+    return Alert(
+        organisation_id=episode.organisation_id,
+        program_id=episode.program_id,
+        client_id=episode.client_id,
+        episode_id=episode.pk,
+        clinician_id=episode.primary_clinician_id,
+        raised_at=raised_at,
+        **alerts.finding_fields(finding, source),
+    )
+
+
 def _recovery_alerts(
     episodes: Sequence[Episode], *, today: date, now: datetime, rng: random.Random
 ) -> list[Alert]:
@@ -332,21 +323,7 @@ def _recovery_alerts(
     out: list[Alert] = []
 
     def alert(episode: Episode, finding: alerts.Finding, source: tuple[str, str]) -> Alert:
-        return Alert(
-            organisation_id=episode.organisation_id,
-            program_id=episode.program_id,
-            client_id=episode.client_id,
-            episode_id=episode.pk,
-            kind=finding.kind,
-            immediate=finding.immediate,
-            title=finding.title[:200],
-            detail=finding.detail,
-            source_type=source[0],
-            source_id=source[1],
-            dedupe_key=finding.dedupe_key,
-            clinician_id=episode.primary_clinician_id,
-            raised_at=now - timedelta(hours=rng.randint(1, 96)),
-        )
+        return _alert(episode, finding, source, now - timedelta(hours=rng.randint(1, 96)))
 
     unexpected: dict[tuple[int, str], list[str]] = {}
     for client_id, screen_uuid, analyte in (
