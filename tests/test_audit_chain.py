@@ -225,6 +225,62 @@ def test_concurrent_writers_keep_one_chain() -> None:
     assert seqs == list(range(1, writers * per_writer + 1))
 
 
+def _advisory_waiters() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_that_waited_for_the_lock_chains_onto_what_the_holder_committed() -> None:
+    """The head is read after the lock is granted, never from a snapshot taken while waiting
+    (PostgreSQL: ``iptcare_audit_head`` is one statement, so this is what keeps it right)."""
+    (first,) = _write(1, "before")
+    holder_has_lock, waiter_done = threading.Event(), threading.Event()
+    release_holder = threading.Event()
+    results: dict[str, Any] = {}
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                (results["held"],) = _write(1, "holder")
+                holder_has_lock.set()
+                assert release_holder.wait(30)
+        except BaseException as exc:  # pragma: no cover - reported below
+            results["holder_error"] = exc
+        finally:
+            connections.close_all()
+
+    def waiter() -> None:
+        try:
+            (results["waited"],) = _write(1, "waiter")
+        except BaseException as exc:  # pragma: no cover - reported below
+            results["waiter_error"] = exc
+        finally:
+            waiter_done.set()
+            connections.close_all()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=waiter)]
+    threads[0].start()
+    assert holder_has_lock.wait(30)
+    threads[1].start()
+    if connection.vendor == "postgresql":
+        for _ in range(3000):  # until the waiter is queued on the chain's advisory lock
+            if _advisory_waiters():
+                break
+            waiter_done.wait(0.01)
+        assert _advisory_waiters() == 1
+    assert not waiter_done.is_set()  # it cannot append while the holder's transaction is open
+    release_holder.set()
+    for t in threads:
+        t.join(30)
+    assert "holder_error" not in results and "waiter_error" not in results, results
+    held, waited = results["held"], results["waited"]
+    assert (held.seq, held.prev_hash) == (first.seq + 1, first.hash)
+    assert (waited.seq, waited.prev_hash) == (held.seq + 1, held.hash)
+    assert chain.verify().ok
+
+
 @pytest.mark.django_db(transaction=True)
 def test_triggers_are_back_after_a_transactional_flush() -> None:
     # The previous transactional test's flush lifted and restored the triggers.

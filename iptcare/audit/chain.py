@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from iptcare.audit.models import GENESIS_HASH, AuditEvent
 
@@ -63,11 +64,19 @@ def compute_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_bytes(fields)).hexdigest()
 
 
-def _lock_chain() -> None:
-    """Serialise appends. SQLite: BEGIN IMMEDIATE already holds the database's write lock."""
+def _lock_and_read_head(cursor: CursorWrapper) -> tuple[int, str] | None:
+    """Serialise appends and read the chain's head (its seq and hash) under the lock.
+
+    PostgreSQL: one statement, ``iptcare_audit_head`` (migration 0004, ADR 0010), which takes a
+    transaction-scoped advisory lock and then reads the head with a snapshot taken after the
+    lock was granted. SQLite: BEGIN IMMEDIATE already holds the database's write lock."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])
+        cursor.execute("SELECT head_seq, head_hash FROM iptcare_audit_head(%s)", [_PG_LOCK_KEY])
+    else:
+        table = connection.ops.quote_name(AuditEvent._meta.db_table)
+        cursor.execute(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
+    head = cursor.fetchone()
+    return (int(head[0]), str(head[1])) if head else None
 
 
 # Well under SQLite's limit on parameters per statement (32,766) at about 20 columns a row.
@@ -91,7 +100,7 @@ def append(fields: dict[str, Any]) -> AuditEvent:
 
 
 def append_many(batch: Sequence[dict[str, Any]]) -> list[AuditEvent]:
-    """Append events in order at the head of the chain: one lock, one head read, one INSERT.
+    """Append events in order at the head of the chain: the lock and head read, one INSERT.
 
     The audit write is on the path of every clinical page, so it is plain statements (read the
     head, insert) under the lock rather than ORM saves; values are still prepared by the model's
@@ -102,36 +111,32 @@ def append_many(batch: Sequence[dict[str, Any]]) -> list[AuditEvent]:
     events: list[AuditEvent] = []
     if not batch:
         return events
-    with transaction.atomic(savepoint=False):
-        _lock_chain()
-        with connection.cursor() as cursor:
-            table = connection.ops.quote_name(AuditEvent._meta.db_table)
-            cursor.execute(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
-            head = cursor.fetchone()
-            seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
-            rows: list[dict[str, Any]] = []
-            for item in batch:
-                seq += 1
-                # Microsecond precision survives both databases, so the hash recomputes exactly.
-                fields = {**item, "seq": seq, "prev_hash": prev_hash}
-                fields["occurred_at"] = fields["occurred_at"].astimezone(UTC)
-                fields["hash"] = prev_hash = compute_hash(fields)
-                rows.append(fields)
-            ids: dict[int, int] = {}
-            for start in range(0, len(rows), _ROWS_PER_INSERT):
-                chunk = rows[start : start + _ROWS_PER_INSERT]
-                sql, model_fields = _insert_sql(len(chunk))
-                cursor.execute(
-                    sql,
-                    [
-                        f.get_db_prep_save(fields[f.attname], connection)
-                        for fields in chunk
-                        for f in model_fields
-                    ],
-                )
-                # RETURNING gives no order guarantee: match the ids back by seq.
-                ids.update({row_seq: pk for pk, row_seq in cursor.fetchall()})
-            events = [AuditEvent(id=ids[fields["seq"]], **fields) for fields in rows]
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        head = _lock_and_read_head(cursor)
+        seq, prev_hash = head if head else (0, GENESIS_HASH)
+        rows: list[dict[str, Any]] = []
+        for item in batch:
+            seq += 1
+            # Microsecond precision survives both databases, so the hash recomputes exactly.
+            fields = {**item, "seq": seq, "prev_hash": prev_hash}
+            fields["occurred_at"] = fields["occurred_at"].astimezone(UTC)
+            fields["hash"] = prev_hash = compute_hash(fields)
+            rows.append(fields)
+        ids: dict[int, int] = {}
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            chunk = rows[start : start + _ROWS_PER_INSERT]
+            sql, model_fields = _insert_sql(len(chunk))
+            cursor.execute(
+                sql,
+                [
+                    f.get_db_prep_save(fields[f.attname], connection)
+                    for fields in chunk
+                    for f in model_fields
+                ],
+            )
+            # RETURNING gives no order guarantee: match the ids back by seq.
+            ids.update({row_seq: pk for pk, row_seq in cursor.fetchall()})
+        events = [AuditEvent(id=ids[fields["seq"]], **fields) for fields in rows]
     return events
 
 
