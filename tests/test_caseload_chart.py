@@ -3,6 +3,7 @@ refused."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -102,6 +103,79 @@ def test_caseload_shows_my_open_episodes_with_visits_and_drafts(
     assert row.next_appointment is not None and row.next_appointment > timezone.now()
     assert row.last_seen is not None and row.last_seen < timezone.now()
     assert login_as(tess).get("/caseload/").context["rows"] == []
+
+
+def _cells(html: str) -> list[str]:
+    """The text of each cell of the caseload's first row, tags removed."""
+    row = html.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell)).strip() for cell in cells]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "America/Los_Angeles"])
+def test_caseload_cells_show_each_column_as_the_clinician_reads_it(
+    theo: User, northside: Program, login_as: Callable[[User], HttpClient], zone: str
+) -> None:
+    """Every column of a row, formatted in the current time zone (dates can fall on another
+    day there); an empty row shows its placeholders."""
+    # Imported here: that module imports this one.
+    from tests.measures.test_schedule_services import given
+
+    mine = _client(northside, 7)
+    mine.preferred_name = "Sunny"
+    mine.save()
+    episode = _episode(mine, theo)
+    seen = _appointment(mine, theo, -7, "attended")
+    upcoming = _appointment(mine, theo, 3, "scheduled")
+    notes.note_create(
+        actor=theo, client=mine, kind="individual", session_date=date.today(), content=DAP
+    )
+    given(episode, "phq-9", 30, total=20)
+    given(episode, "phq-9", 2, total=8.5)
+    with timezone.override(zone):
+        page = login_as(theo).get("/caseload/")
+        tz = timezone.get_current_timezone()
+    html = page.content.decode()
+    since = episode.admission_date.strftime("%Y-%m-%d")  # type: ignore[union-attr]
+    next_at = upcoming.starts_at.astimezone(tz).strftime("%a %Y-%m-%d %H:%M")
+    last = seen.starts_at.astimezone(tz).strftime("%Y-%m-%d")
+    cells = _cells(html)
+    assert cells[:6] == [
+        "Sunny Family0007 CL-0007",
+        "Northside",
+        f"Admitted since {since}",
+        next_at,
+        last,
+        "1",
+    ]
+    assert cells[6:9] == ["no IPT contract", "no active plan", "PHQ-9 8.5 · improved"]
+    assert f'href="/clients/{mine.public_id}/"' in html
+    assert f'href="/clients/{mine.public_id}/measures/"' in html
+    assert f'href="/episodes/{episode.public_id}/ipt/"' in html
+    assert f'href="/episodes/{episode.public_id}/plan/"' in html
+    assert '<strong class="warn">1</strong>' in html  # the unsigned draft
+
+
+def test_caseload_cells_placeholders_and_escaping(
+    theo: User, northside: Program, login_as: Callable[[User], HttpClient]
+) -> None:
+    mine = _client(northside, 8)
+    mine.legal_given_name = "<b>Bold</b>"
+    mine.save()
+    _episode(mine, theo, status="referred")
+    html = login_as(theo).get("/caseload/").content.decode()
+    assert "&lt;b&gt;Bold&lt;/b&gt; Family0008" in html and "<b>Bold</b>" not in html
+    assert _cells(html)[2:] == [
+        "Referred",
+        "—",
+        "never",
+        "0",
+        "no IPT contract",
+        "no active plan",
+        "none yet",
+        "0",
+        "none now",
+    ]
 
 
 def test_caseload_query_count_does_not_grow(

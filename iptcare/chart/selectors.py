@@ -58,7 +58,7 @@ class CaseloadRow:
 _CASELOAD_EPISODES = prepared(
     lambda clinician_id: (
         Episode.objects.filter(primary_clinician_id=clinician_id, status__in=OPEN)
-        .select_related("client__organisation", "client__program", "program__organisation")
+        .select_related("client", "program__organisation")
         .order_by("client__legal_family_name", "client__legal_given_name")
     ),
     clinician_id=int,

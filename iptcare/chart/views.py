@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from iptcare.accounts.models import User
+from iptcare.chart.display import caseload_cells
 from iptcare.chart.selectors import caseload, client_chart
 
 
@@ -15,7 +16,8 @@ from iptcare.chart.selectors import caseload, client_chart
 @require_GET
 def caseload_page(request: HttpRequest) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
-    return render(request, "chart/caseload.html", {"rows": caseload(actor=actor)})
+    rows = caseload(actor=actor)
+    return render(request, "chart/caseload.html", {"rows": rows, "cells": caseload_cells(rows)})
 
 
 @login_required
