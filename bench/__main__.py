@@ -28,6 +28,7 @@ from bench.server import (
     base_env,
     gunicorn,
     prepare_database,
+    server_layout,
 )
 from bench.submit import SCENARIO as SUBMIT
 from bench.submit import measure_queries, run_submit_scenario
@@ -262,6 +263,7 @@ def run(args: argparse.Namespace) -> int:
         if s != "f0"
     }
     machine = machine_info(vendor)
+    layout = server_layout()
     document: dict[str, Any] = {
         "started_utc": started.isoformat(timespec="seconds"),
         "machine": machine,
@@ -273,6 +275,7 @@ def run(args: argparse.Namespace) -> int:
             "demo_clients": args.clients,
             "database_url": redact(args.database_url) if args.database_url else "sqlite (temp)",
             "server": "gunicorn config.wsgi --config config/gunicorn.conf.py",
+            "server_layout": layout,
             "rounds": args.rounds,
             "floor": f"F0 = GET {F0_PATH}",
         },
@@ -297,6 +300,7 @@ def run(args: argparse.Namespace) -> int:
         f"iptcare benchmark {started:%Y-%m-%d %H:%M}Z  |  {vendor}  |  "
         f"{args.seconds:g} s per scenario, concurrency {args.concurrency}, "
         f"{args.clients} demo clients  |  {machine['cpu_count']} CPUs, Python {machine['python']}"
+        f"  |  gunicorn {layout['workers']} x {layout['threads']} ({layout['worker_class']})"
         f"  |  commit {(machine['git_commit'] or 'unknown')[:12]}"
     )
     print(render_table(runs, overheads, header, checks, submit_queries))

@@ -5,9 +5,13 @@ subprocesses against the benchmark's own database (never through an HTTP back do
     python -m bench.links queries           # SQL statements of one submit, measured in-process
     python -m bench.links count             # link administrations, alerts, audit events
 
-Links are issued exactly as a clinician issues them (``services.link_issue`` as the demo
-therapist, so each issue is authorised and audited), round-robin over the therapist's admitted
-clients, in batches of one transaction each. This happens before any measurement.
+Links are issued exactly as a clinician issues them (``services.link_issue`` by each client's
+primary clinician, so each issue is authorised and audited), round-robin over up to
+``CLIENTS`` admitted clients of clinicians *other than* the demo therapist, in batches of one
+transaction each. This happens before any measurement. Their submits must not land on the
+demo therapist's own clients: thousands of PHQ-9s on a caseload of 30 would change what a later
+``caseload`` or ``chart_open`` run measures (the audit-off round runs after the audit-on round's
+submits, on the same database).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 DEMO_USER = "therapist@example.org"
 BATCH = 500
+CLIENTS = 1000
 
 # PHQ-9 answer sets the load cycles through (item number -> option code): totals from 3 to 21,
 # one in ten with item 9 > 0 (which raises an immediate safety alert). Shared with the client.
@@ -56,21 +61,25 @@ def issue(count: int) -> list[str]:
     from iptcare.measures import services
 
     therapist = User.objects.get(email=DEMO_USER)
-    clients = [
-        e.client
-        for e in Episode.objects.filter(primary_clinician=therapist, status="admitted")
-        .select_related("client__organisation", "client__program")
-        .order_by("id")
-    ]
-    if not clients:
-        raise SystemExit(f"{DEMO_USER} has no admitted clients in the demo data")
+    episodes = list(
+        Episode.objects.filter(status="admitted", primary_clinician__isnull=False)
+        .exclude(primary_clinician=therapist)
+        .select_related(
+            "client__organisation", "client__program", "primary_clinician__organisation"
+        )
+        .order_by("id")[:CLIENTS]
+    )
+    if not episodes:
+        raise SystemExit(f"no admitted clients of clinicians other than {DEMO_USER} in the demo")
     paths: list[str] = []
     for start in range(0, count, BATCH):
         with transaction.atomic():
             for i in range(start, min(count, start + BATCH)):
+                episode = episodes[i % len(episodes)]
+                assert episode.primary_clinician is not None  # filtered above
                 issued = services.link_issue(
-                    actor=therapist,
-                    client=clients[i % len(clients)],
+                    actor=episode.primary_clinician,
+                    client=episode.client,
                     instrument_code="phq-9",
                     base_url="http://127.0.0.1/",
                     hours=24,

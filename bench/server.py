@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import runpy
 import shutil
 import signal
 import socket
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,6 +167,21 @@ class PostgresTarget:
 
     def drop(self) -> None:
         self._psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def server_layout(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Processes, threads, worker class and timeout as ``config/gunicorn.conf.py`` resolves them
+    for this environment (the one source ``make demo`` uses too), for the report."""
+    saved = dict(os.environ)
+    try:
+        if environ is not None:
+            os.environ.clear()
+            os.environ.update(environ)
+        conf = runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return {k: conf[k] for k in ("workers", "threads", "worker_class", "timeout")}
 
 
 # --- gunicorn ------------------------------------------------------------------------------

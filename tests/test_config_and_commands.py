@@ -192,3 +192,20 @@ def test_bench_refuses_a_saved_database_of_another_scale(tmp_path: Path) -> None
     check_seed_clients(seed, 3)
     with pytest.raises(SystemExit, match="holds 3 clients, not 20000: pass --clients 3"):
         check_seed_clients(seed, 20000)
+
+
+def test_gunicorn_serves_with_processes_unless_threads_are_asked_for() -> None:
+    """ADR 0011: sync workers, 2 x CPUs + 1 of them, by default; the environment overrides."""
+    from bench.server import server_layout
+
+    cpus = len(os.sched_getaffinity(0))
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN_")}
+    assert server_layout(base) == {
+        "workers": 2 * cpus + 1,
+        "threads": 1,
+        "worker_class": "sync",
+        "timeout": 120,
+    }
+    custom = server_layout(base | {"GUNICORN_WORKERS": "3", "GUNICORN_THREADS": "4"})
+    assert (custom["workers"], custom["threads"], custom["worker_class"]) == (3, 4, "gthread")
+    assert server_layout(base | {"GUNICORN_TIMEOUT": "30"})["timeout"] == 30
