@@ -27,6 +27,11 @@ class SessionNoteAdmin(admin.ModelAdmin):
     )
     exclude = ("cosigned_by", "entered_in_error_by")
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # View only: status, co-signature and entered-in-error go through the services, which
+        # check who may do them and audit them.
+        return False
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 

@@ -69,7 +69,7 @@ class NoteStatus(models.TextChoices):
     FINAL = "final", "Final"
 
 
-# Fields frozen once a note leaves draft (the trigger in migration 0002 lists the same columns).
+# Fields frozen once a note leaves draft (triggers.py lists the same columns).
 FROZEN_FIELDS = (
     "client_id",
     "author_id",
@@ -80,6 +80,15 @@ FROZEN_FIELDS = (
     "signed_digest",
     "organisation_id",
     "program_id",
+    "cosign_required",
+    "group_key",
+)
+# Fields that keep their value once filled, whatever the status (triggers.py too).
+SET_ONCE_FIELDS = (
+    "cosigned_by_id",
+    "cosigned_at",
+    "entered_in_error_at",
+    "entered_in_error_by_id",
 )
 
 
@@ -128,6 +137,11 @@ class SessionNote(PublicIdModel):
                 condition=models.Q(status="draft") | models.Q(signed_at__isnull=False),
                 name="note_signed_has_time",
             ),
+            # A trainee's note is final only once a supervisor has co-signed it.
+            models.CheckConstraint(
+                condition=~models.Q(status="final", cosign_required=True, cosigned_by__isnull=True),
+                name="note_final_is_cosigned_when_required",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -174,22 +188,40 @@ class SessionNote(PublicIdModel):
         return not self.is_signed or self.compute_digest() == self.signed_digest
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """The ORM path refuses to change a signed note's content (admin, shell, code)."""
+        """The ORM path refuses what the database triggers refuse (admin, shell, code): a
+        signed note's content, a return to draft or from final, and a recorded co-signature or
+        entered-in-error mark changed or taken back."""
         if self.pk is not None:
+            names = [f.removesuffix("_id") for f in (*FROZEN_FIELDS, *SET_ONCE_FIELDS)]
             stored = (
                 SessionNote.objects.filter(pk=self.pk)
-                .values("status", *[f.removesuffix("_id") for f in FROZEN_FIELDS])
+                .values("status", "entered_in_error_reason", *names)
                 .first()
             )
-            if stored is not None and stored["status"] != NoteStatus.DRAFT:
-                for f in FROZEN_FIELDS:
-                    if stored[f.removesuffix("_id")] != getattr(self, f):
-                        raise ImmutableRecord(
-                            "This note is signed; its content cannot change. Add an addendum."
-                        )
-                if self.status == NoteStatus.DRAFT:
-                    raise ImmutableRecord("A signed note cannot return to draft.")
+            if stored is not None:
+                self._check_unchanged(stored)
         super().save(*args, **kwargs)
+
+    def _check_unchanged(self, stored: dict[str, Any]) -> None:
+        if stored["status"] != NoteStatus.DRAFT:
+            for f in FROZEN_FIELDS:
+                if stored[f.removesuffix("_id")] != getattr(self, f):
+                    raise ImmutableRecord(
+                        "This note is signed; its content cannot change. Add an addendum."
+                    )
+            if self.status == NoteStatus.DRAFT:
+                raise ImmutableRecord("A signed note cannot return to draft.")
+            if stored["status"] == NoteStatus.FINAL and self.status != NoteStatus.FINAL:
+                raise ImmutableRecord("A final note stays final.")
+        for f in SET_ONCE_FIELDS:
+            old = stored[f.removesuffix("_id")]
+            if old is not None and old != getattr(self, f):
+                raise ImmutableRecord("A recorded co-signature or entered-in-error mark stays.")
+        if (
+            stored["entered_in_error_at"] is not None
+            and stored["entered_in_error_reason"] != self.entered_in_error_reason
+        ):
+            raise ImmutableRecord("A recorded co-signature or entered-in-error mark stays.")
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ImmutableRecord("Notes are never deleted; mark the note entered in error instead.")

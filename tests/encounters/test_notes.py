@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.admin.sites import site as admin_site
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 
@@ -217,11 +217,97 @@ def test_signed_note_refuses_change_through_the_admin(
     session.save()
     url = f"/django-admin/encounters/sessionnote/{signed.pk}/change/"
     page = http.get(url)
-    assert page.status_code == 200
-    assert b'name="content"' not in page.content  # read-only in the admin
-    response = http.post(url, {"content": '{"dap": {"data": "admin edit"}}', "status": "final"})
-    assert response.status_code in {200, 302, 403, 409}  # re-shown, refused or ignored
-    assert SessionNote.objects.get(pk=signed.pk).content == DAP
+    assert page.status_code == 200  # a superuser may inspect the note
+    assert b"<form" in page.content and b'name="status"' not in page.content  # view only
+    assert b'name="content"' not in page.content
+    before = SessionNote.objects.values().get(pk=signed.pk)
+    form = {
+        "content": '{"dap": {"data": "admin edit"}}',
+        "status": "draft",
+        "version": str(signed.version),
+        "cosign_required": "on",
+        "entered_in_error_reason": "admin",
+        "group_key": "",
+    }
+    assert http.post(url, form).status_code == 403  # a complete form is refused, not re-shown
+    assert SessionNote.objects.values().get(pk=signed.pk) == before
+
+
+def _pending(tina: User, client_record: Client, yesterday: date) -> SessionNote:
+    note = services.note_create(
+        actor=tina, client=client_record, kind="individual", session_date=yesterday, content=DAP
+    )
+    return services.note_sign(actor=tina, note=note, version=note.version)
+
+
+def test_a_pending_note_becomes_final_only_through_a_cosignature(
+    tina: User, client_record: Client, yesterday: date
+) -> None:
+    """The database refuses what skips the co-signing service: final without a co-signer, or
+    the co-signature requirement dropped after signing."""
+    note = _pending(tina, client_record, yesterday)
+    rows = SessionNote.objects.filter(pk=note.pk)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.update(status=NoteStatus.FINAL)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        rows.update(cosign_required=False)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        rows.update(cosign_required=False, status=NoteStatus.FINAL)
+    note.cosign_required = False
+    with pytest.raises(ImmutableRecord):
+        note.save()
+    stored = rows.get()
+    assert (stored.status, stored.cosign_required) == (NoteStatus.PENDING_COSIGN, True)
+    assert stored.cosigned_by is None
+
+
+def test_a_cosignature_and_finality_are_kept(
+    tina: User, sue: User, theo: User, client_record: Client, yesterday: date
+) -> None:
+    final = services.note_cosign(actor=sue, note=_pending(tina, client_record, yesterday))
+    rows = SessionNote.objects.filter(pk=final.pk)
+    for change in (
+        {"cosigned_by": theo},
+        {"cosigned_by": None},
+        {"cosigned_at": None},
+        {"status": NoteStatus.PENDING_COSIGN},
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            rows.update(**change)
+    final.cosigned_by = theo
+    with pytest.raises(ImmutableRecord):
+        final.save()
+    final.refresh_from_db()
+    final.status = NoteStatus.PENDING_COSIGN
+    with pytest.raises(ImmutableRecord):
+        final.save()
+    stored = rows.get()
+    assert (stored.status, stored.cosigned_by) == (NoteStatus.FINAL, sue)
+
+
+def test_an_entered_in_error_mark_is_kept(theo: User, signed: SessionNote) -> None:
+    marked = services.note_mark_entered_in_error(actor=theo, note=signed, reason="wrong client")
+    rows = SessionNote.objects.filter(pk=marked.pk)
+    for change in (
+        {"entered_in_error_at": None},
+        {"entered_in_error_by": None},
+        {"entered_in_error_reason": "rewritten"},
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            rows.update(**change)
+    marked.entered_in_error_reason = "rewritten"
+    with pytest.raises(ImmutableRecord):
+        marked.save()
+    stored = rows.get()
+    assert stored.is_entered_in_error and stored.entered_in_error_reason == "wrong client"
+    assert stored.entered_in_error_by == theo
+
+
+def test_a_draft_marked_in_error_keeps_its_mark_too(theo: User, draft: SessionNote) -> None:
+    marked = services.note_mark_entered_in_error(actor=theo, note=draft, reason="duplicate")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        SessionNote.objects.filter(pk=marked.pk).update(entered_in_error_at=None)
+    assert SessionNote.objects.get(pk=marked.pk).is_entered_in_error
 
 
 def test_draft_cannot_be_deleted_either(draft: SessionNote) -> None:
