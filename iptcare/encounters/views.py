@@ -126,6 +126,11 @@ def note_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         except services.NoteConflict as exc:
             status, conflict = 409, exc.current
             form.add_error(None, exc.message)
+            # The user's text stays in the form, which now builds on the newest version: the
+            # next save is theirs to make, not another conflict with the same version.
+            data = request.POST.copy()
+            data["version"] = str(exc.current.version)
+            form.data = data
         except DomainError as exc:
             status = 400
             _form_errors(form, exc)

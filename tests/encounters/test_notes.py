@@ -132,6 +132,12 @@ def test_editor_page_conflict_keeps_both_texts_visible(
     html = stale.content.decode()
     assert "first tab" in html and "second tab" in html
     assert 'data-testid="conflict"' in html
+    # The form now carries the newest version, so saving the merged text succeeds.
+    assert 'name="version" value="2"' in html
+    merged = http.post(f"/notes/{draft.public_id}/", {**form, "version": 2, "dap__data": "both"})
+    assert merged.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.version, draft.content["dap"]["data"]) == (3, "both")
 
 
 def test_only_the_author_edits_a_draft(tom: User, draft: SessionNote) -> None:
