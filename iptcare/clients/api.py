@@ -83,12 +83,17 @@ class SearchParams(Schema):
 @router.get(
     "/programs/{program_id}/clients", response=list[s.ClientOut], summary="Clients of a program"
 )
-def program_clients(request: HttpRequest, program_id: UUID) -> list[s.ClientOut]:
+def program_clients(
+    request: HttpRequest, program_id: UUID, limit: int = 100, offset: int = 0
+) -> list[s.ClientOut]:
+    """By name; ``limit`` (1 to 500, default 100) rows from ``offset``: page with both."""
     user = _actor(request)
     program = Program.objects.select_related("organisation").filter(public_id=program_id).first()
     if program is None or program.organisation_id != user.organisation_id:
         raise NotFound("No such program.")
-    return [s.client_out(c) for c in client_list(actor=user, program=program)]
+    start = max(offset, 0)
+    rows = client_list(actor=user, program=program)[start : start + max(1, min(limit, 500))]
+    return [s.client_out(c) for c in rows]
 
 
 @router.get("/clients", response=list[s.ClientOut], summary="Search clients")

@@ -50,7 +50,12 @@ def client_list(
 ) -> QuerySet[Client]:
     """The clients of one program, if the actor may list them (one audit event for the list)."""
     authorize(actor, Action.LIST, program, DataCategory.DEMOGRAPHICS, purpose)
-    return Client.objects.filter(program=program).select_related("program")
+    # A stable order (the name, then the row) so that pages of the list never overlap.
+    return (
+        Client.objects.filter(program=program)
+        .select_related("program")
+        .order_by("legal_family_name", "legal_given_name", "id")
+    )
 
 
 def programs_visible(*, actor: User) -> list[Program]:

@@ -9,6 +9,7 @@ from uuid import UUID
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -67,6 +68,9 @@ def _submit(form: forms.BaseForm, action: Any) -> tuple[Any, int]:
         return None, exc.status if exc.status == 409 else 400
 
 
+PROGRAM_CLIENTS_PER_PAGE = 50
+
+
 # --- clients -----------------------------------------------------------------------------------
 
 
@@ -76,8 +80,11 @@ def program_clients(request: HttpRequest, program_id: UUID) -> HttpResponse:
     program = Program.objects.select_related("organisation").filter(public_id=program_id).first()
     if program is None or program.organisation_id != user.organisation_id:
         raise NotFound("No such program.")
-    clients = client_list(actor=user, program=program)
-    return render(request, "clients/program_clients.html", {"program": program, "clients": clients})
+    # A program can hold thousands of clients: the list is paged, search finds one client.
+    page = Paginator(client_list(actor=user, program=program), PROGRAM_CLIENTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "clients/program_clients.html", {"program": program, "page": page})
 
 
 @login_required

@@ -506,3 +506,49 @@ def test_chart_selector_queries_do_not_grow_with_rows(
         )
         == one
     )
+
+
+# --- the program's client list is paged --------------------------------------------------------
+
+
+def test_program_client_page_is_paged_by_name(
+    login_as: Callable[[User], HttpClient], theo: User, org: Organisation, northside: Program
+) -> None:
+    _many_clients(org, northside, 120)  # Numbered0 ... Numbered119, in name order as text
+    http = login_as(theo)
+    url = f"/programs/{northside.public_id}/clients/"
+    names = sorted(f"Numbered{i}" for i in range(120))
+
+    def shown(page: str) -> list[str]:
+        response = http.get(url + page)
+        assert response.status_code == 200
+        return [c.legal_family_name for c in response.context["page"]]
+
+    first, second, last = shown(""), shown("?page=2"), shown("?page=3")
+    assert first == names[:50] and second == names[50:100] and last == names[100:]
+    html = http.get(url + "?page=2").content.decode()
+    assert "Page 2 of 3 · 120 clients" in html
+    assert 'href="?page=1" rel="prev"' in html and 'href="?page=3" rel="next"' in html
+    # Out of range or not a number: the nearest real page, never an error.
+    assert shown("?page=99") == last and shown("?page=abc") == first
+
+
+def test_program_client_api_pages_with_limit_and_offset(
+    login_as: Callable[[User], HttpClient], theo: User, org: Organisation, northside: Program
+) -> None:
+    _many_clients(org, northside, 510)
+    http = login_as(theo)
+    url = f"/api/v1/programs/{northside.public_id}/clients"
+    names = sorted(f"Numbered{i}" for i in range(510))
+
+    def got(query: str) -> list[str]:
+        response = http.get(url + query)
+        assert response.status_code == 200
+        return [c["legal_family_name"] for c in response.json()]
+
+    assert got("") == names[:100]  # the default page
+    assert got("?limit=100&offset=100") == names[100:200]
+    assert got("?limit=20&offset=500") == names[500:]
+    assert got("?limit=100000") == names[:500]  # at most 500 a page
+    assert got("?limit=0") == names[:1] and got("?offset=-5&limit=2") == names[:2]
+    assert http.get(url + "?limit=many").status_code == 422
