@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -148,34 +149,59 @@ def note_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-def _act(request: HttpRequest, public_id: UUID, action: Any, success: str) -> HttpResponse:
+def _act(
+    request: HttpRequest,
+    public_id: UUID,
+    action: Any,
+    success: str,
+    *,
+    form: forms.Form | None = None,
+    form_key: str = "",
+) -> HttpResponse:
+    """Run ``action(actor, note)`` for a POST from the note page; on a refusal show the page
+    again with what went wrong: at the top and, when a field is wrong, at that field (``form``,
+    bound to what was typed, which stays)."""
     actor: User = request.user  # type: ignore[assignment]
     note = note_get(actor=actor, public_id=public_id)
+    if form is not None and not form.is_valid():
+        return _detail_again(request, actor, note, {form_key: form}, status=400)
     try:
         action(actor, note)
     except DomainError as exc:
-        context = _detail_context(actor, note)
-        context["action_error"] = exc.message
-        return render(
-            request,
-            "encounters/note_detail.html",
-            context,
-            status=exc.status if exc.status != 422 else 400,
+        extra: dict[str, Any] = {"action_error": exc.message}
+        if form is not None:
+            extra[form_key] = form
+            if exc.field_errors:  # the summary stays at the top, each error at its field
+                _form_errors(form, exc)
+        return _detail_again(
+            request, actor, note, extra, status=exc.status if exc.status != 422 else 400
         )
     messages.success(request, success)
     return redirect("encounters:note", public_id=public_id)
+
+
+def _detail_again(
+    request: HttpRequest, actor: User, note: SessionNote, extra: dict[str, Any], *, status: int
+) -> HttpResponse:
+    return render(
+        request,
+        "encounters/note_detail.html",
+        {**_detail_context(actor, note), **extra},
+        status=status,
+    )
 
 
 @login_required
 @require_POST
 def note_addendum(request: HttpRequest, public_id: UUID) -> HttpResponse:
     form = AddendumForm(request.POST)
-    text = form.data.get("text", "") if not form.is_valid() else form.cleaned_data["text"]
     return _act(
         request,
         public_id,
-        lambda a, n: services.note_add_addendum(actor=a, note=n, text=str(text)),
+        lambda a, n: services.note_add_addendum(actor=a, note=n, text=form.cleaned_data["text"]),
         "Addendum added and signed.",
+        form=form,
+        form_key="addendum_form",
     )
 
 
@@ -190,24 +216,32 @@ def note_cosign(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def note_entered_in_error(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    reason = str(request.POST.get("reason", ""))
+    form = EnteredInErrorForm(request.POST)
     return _act(
         request,
         public_id,
-        lambda a, n: services.note_mark_entered_in_error(actor=a, note=n, reason=reason),
+        lambda a, n: services.note_mark_entered_in_error(
+            actor=a, note=n, reason=form.cleaned_data["reason"]
+        ),
         "Marked entered in error. The note stays in the record.",
+        form=form,
+        form_key="error_form",
     )
 
 
 @login_required
 @require_POST
 def note_amendment_request(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    text = str(request.POST.get("requested_change", ""))
+    form = AmendmentRequestForm(request.POST)
     return _act(
         request,
         public_id,
-        lambda a, n: services.amendment_request_record(actor=a, note=n, requested_change=text),
+        lambda a, n: services.amendment_request_record(
+            actor=a, note=n, requested_change=form.cleaned_data["requested_change"]
+        ),
         "The client's amendment request is recorded.",
+        form=form,
+        form_key="amendment_form",
     )
 
 
@@ -220,11 +254,7 @@ def amendment_decide(request: HttpRequest, public_id: UUID) -> HttpResponse:
         raise NotFound("No such request.")
     note = note_get(actor=actor, public_id=req.note.public_id)
     form = AmendmentDecisionForm(request.POST)
-    if not form.is_valid():
-        context = _detail_context(actor, note)
-        context["decision_form"] = form
-        return render(request, "encounters/note_detail.html", context, status=400)
-    accept = form.cleaned_data["decision"] == "accept"
+    accept = form.data.get("decision") == "accept"
     return _act(
         request,
         note.public_id,
@@ -232,6 +262,8 @@ def amendment_decide(request: HttpRequest, public_id: UUID) -> HttpResponse:
             actor=a, request=req, accept=accept, reason=form.cleaned_data["reason"]
         ),
         "Amendment accepted and appended." if accept else "Denial recorded and appended.",
+        form=form,
+        form_key="decision_form",
     )
 
 
