@@ -41,6 +41,14 @@ class Severity(models.TextChoices):
     SEVERE = "severe", "Severe"
 
 
+# Shown with every proposal, so that the clinician who confirms it sees where it comes from.
+CODE_SOURCE = (
+    "DSM-5-TR (American Psychiatric Association, 2022), coding notes of each substance use "
+    "disorder; ICD-10-CM (CMS/NCHS), chapter 5, F10-F19, and Z72.0. Without a substance-induced "
+    "disorder or a remission specifier."
+)
+
+
 @dataclass(frozen=True)
 class SudCode:
     code: str

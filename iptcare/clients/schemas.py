@@ -218,11 +218,13 @@ class SudAssessmentOut(Schema):
     criteria_count: int
     severity: str
     proposed_code: str
+    proposed_code_source: str  # where the proposal comes from; empty below the threshold
     assessed_at: datetime
 
 
 def sud_assessment_out(a: SudAssessment) -> SudAssessmentOut:
     from iptcare.clients.dsm5 import CRITERION_FIELDS
+    from iptcare.clients.icd10_sud import CODE_SOURCE
 
     return SudAssessmentOut(
         id=a.public_id,
@@ -233,6 +235,7 @@ def sud_assessment_out(a: SudAssessment) -> SudAssessmentOut:
         criteria_count=a.criteria_count,
         severity=a.severity,
         proposed_code=a.proposed_code,
+        proposed_code_source=CODE_SOURCE if a.proposed_code else "",
         assessed_at=a.assessed_at,
     )
 

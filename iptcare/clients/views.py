@@ -20,7 +20,7 @@ from iptcare.accounts.models import User
 from iptcare.clients import dsm5, services
 from iptcare.clients import forms as f
 from iptcare.clients.errors import DuplicateClientWarning
-from iptcare.clients.icd10_sud import proposed_code
+from iptcare.clients.icd10_sud import CODE_SOURCE, proposed_code
 from iptcare.clients.selectors import (
     client_get,
     client_list,
@@ -405,6 +405,7 @@ def sud_assessment_page(request: HttpRequest, assessment_id: UUID) -> HttpRespon
             "client": assessment.client,
             "criteria": criteria,
             "proposal": proposal,
+            "proposal_source": CODE_SOURCE,
             "form": form,
             "confirmed": confirmed,
         },

@@ -152,3 +152,24 @@ def test_outsiders_cannot_assess_or_diagnose(
         with pytest.raises(error):
             services.diagnosis_add(actor=actor, client=client_record, code="F41.1", description="x")
     assert not SudAssessment.objects.exists() and not Diagnosis.objects.exists()
+
+
+def test_the_proposed_code_shows_its_source_on_the_page_and_in_the_api(
+    theo: User, admitted: Episode, login_as: Any
+) -> None:
+    from iptcare.clients.icd10_sud import CODE_SOURCE
+
+    http = login_as(theo)
+    proposed = checklist(theo, admitted)  # moderate opioid use disorder: F11.20
+    page = http.get(f"/sud-assessments/{proposed.public_id}/").content.decode()
+    assert "F11.20 — Opioid use disorder, moderate" in page
+    assert f'data-testid="code-source">Source: {CODE_SOURCE}' in page
+    assert CODE_SOURCE.startswith("DSM-5-TR")
+    below = checklist(theo, admitted, answers={"craving": True}, substance_class="alcohol")
+    assert (
+        "none (below the DSM-5 threshold)"
+        in http.get(f"/sud-assessments/{below.public_id}/").content.decode()
+    )
+    listed = http.get(f"/api/v1/episodes/{admitted.public_id}/sud-assessments").json()
+    sources = {a["proposed_code"]: a["proposed_code_source"] for a in listed}
+    assert sources == {"F11.20": CODE_SOURCE, "": ""}
