@@ -148,7 +148,7 @@ def client_detail(request: HttpRequest, client_id: UUID) -> s.ClientDetailOut:
 @router.put(
     "/clients/{client_id}",
     response=s.ClientDetailOut,
-    summary="Update a client (409 on a stale version)",
+    summary="Update a client (fields left out keep their value; 409 on a stale version)",
 )
 def client_update(
     request: HttpRequest, client_id: UUID, payload: s.ClientUpdateIn
@@ -159,7 +159,9 @@ def client_update(
         actor=actor,
         client=client,
         version=payload.version,
-        data=payload.dict(exclude={"version"}),
+        # Fields left out of the body keep their value: a client that sends only what it
+        # changes must not erase the rest (an empty string clears a field on purpose).
+        data=payload.dict(exclude={"version"}, exclude_unset=True),
     )
     return s.client_detail_out(updated)
 
