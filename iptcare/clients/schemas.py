@@ -313,15 +313,20 @@ class AsamAssessmentOut(Schema):
     id: UUID
     episode: UUID
     ratings: dict[str, int]
+    dimension_notes: dict[str, str]
     level_of_care: str
+    notes: str
     assessed_at: datetime
 
 
 def asam_out(a: AsamAssessment, *, episode: Episode) -> AsamAssessmentOut:
+    dimensions = ("d1", "d2", "d3", "d4", "d5", "d6")
     return AsamAssessmentOut(
         id=a.public_id,
         episode=episode.public_id,
-        ratings={p: getattr(a, f"{p}_rating") for p in ("d1", "d2", "d3", "d4", "d5", "d6")},
+        ratings={p: getattr(a, f"{p}_rating") for p in dimensions},
+        dimension_notes={p: getattr(a, f"{p}_notes") for p in dimensions},
         level_of_care=a.level_of_care,
+        notes=a.notes,
         assessed_at=a.assessed_at,
     )

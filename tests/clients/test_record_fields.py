@@ -716,12 +716,15 @@ def test_asam_stores_and_shows_ratings_notes_and_the_clinicians_level(
     http = login_as(theo)
     listed = http.get(f"/api/v1/episodes/{admitted.public_id}/asam-assessments").json()
     assert [(x["ratings"], x["level_of_care"]) for x in listed] == [(ratings, level)]
+    assert listed[0]["dimension_notes"] == {p: DIMENSION_NOTES[p] for p, _ in ASAM_DIMENSIONS}
+    assert listed[0]["notes"] == "Overall: outpatient is enough for now"
 
     card = section(http.get(f"/clients/{admitted.client.public_id}/").content.decode(), ASAM_CARD)
     for prefix, label in ASAM_DIMENSIONS:
         shown = f"<dt>{escape(label)}</dt><dd>{ratings[prefix]} — {escape(DIMENSION_NOTES[prefix])}"
         assert shown in card, prefix
     assert f"<dd>{escape(LevelOfCare(level).label)}</dd>" in card
+    assert "Overall: outpatient is enough for now" in card  # the overall notes too
 
 
 def test_asam_page_and_api_store_the_dimension_notes(
@@ -747,6 +750,8 @@ def test_asam_page_and_api_store_the_dimension_notes(
     )
     assert created.status_code == 201, created.content
     assert created.json()["ratings"] == {p: 3 for p, _ in ASAM_DIMENSIONS}
+    assert created.json()["dimension_notes"]["d3"] == f"API {DIMENSION_NOTES['d3']}"
+    assert created.json()["notes"] == "API notes"
     from_api = AsamAssessment.objects.get(public_id=created.json()["id"])
     assert [n for _, _, n in from_api.dimensions] == [f"API {n}" for n in DIMENSION_NOTES.values()]
     assert (from_api.level_of_care, from_api.notes) == ("1", "API notes")
