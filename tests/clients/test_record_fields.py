@@ -155,11 +155,16 @@ def test_registration_page_stores_every_field_and_the_pages_show_them(
     edit = http.get(f"/clients/{client.public_id}/edit/").content.decode()
     for key, value in FULL.items():
         assert f'value="{escape(value)}"' in edit or f'value="{value}" selected' in edit, key
-    # The chart shows the name in use, the pronouns and the contact details.
+    # The chart shows the name in use, the pronouns, sex, gender identity, language, address
+    # and the contact details.
     chart = http.get(f"/clients/{client.public_id}/").content.decode()
     for value in (
         "Marí Okonkwo-Lindqvist",
         "Marisol Okonkwo-Lindqvist",
+        Sex(FULL["sex_assigned_at_birth"]).label,
+        GenderIdentity(FULL["gender_identity"]).label,
+        FULL["preferred_language"],
+        "12 Imaginary Lane, Apartment 3B, São Ficção, Oregon 97000-1234",
         FULL["pronouns"],
         FULL["record_number"],
         FULL["phone"],
