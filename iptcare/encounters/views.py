@@ -157,12 +157,13 @@ def _act(
     *,
     form: forms.Form | None = None,
     form_key: str = "",
+    note: SessionNote | None = None,
 ) -> HttpResponse:
     """Run ``action(actor, note)`` for a POST from the note page; on a refusal show the page
     again with what went wrong: at the top and, when a field is wrong, at that field (``form``,
-    bound to what was typed, which stays)."""
+    bound to what was typed, which stays). ``note``: already read (and its read audited)."""
     actor: User = request.user  # type: ignore[assignment]
-    note = note_get(actor=actor, public_id=public_id)
+    note = note or note_get(actor=actor, public_id=public_id)
     if form is not None and not form.is_valid():
         return _detail_again(request, actor, note, {form_key: form}, status=400)
     try:
@@ -264,6 +265,7 @@ def amendment_decide(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "Amendment accepted and appended." if accept else "Denial recorded and appended.",
         form=form,
         form_key="decision_form",
+        note=note,
     )
 
 

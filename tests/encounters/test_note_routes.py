@@ -32,6 +32,7 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 
 from iptcare.accounts.models import User
+from iptcare.audit.models import AuditEvent
 from iptcare.clients.models import Client
 from iptcare.encounters import services
 from iptcare.encounters.models import (
@@ -326,10 +327,13 @@ def test_accepted_amendment_is_appended_through_the_page(
     login_as: Callable[[User], HttpClient],
 ) -> None:
     http = login_as(theo)
+    views = AuditEvent.objects.filter(action="view", resource_id=str(signed.public_id))
+    before = views.count()
     response = http.post(
         f"/amendment-requests/{amendment.public_id}/decision/", {"decision": "accept"}
     )
     assert response.status_code == 302 and response["Location"] == f"/notes/{signed.public_id}/"
+    assert views.count() == before + 1  # the note is read (and its read audited) once
     amendment.refresh_from_db()
     assert amendment.status == AmendmentStatus.ACCEPTED and amendment.decided_by == theo
     (addendum,) = NoteAddendum.objects.filter(note=signed)
