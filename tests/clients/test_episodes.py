@@ -180,6 +180,15 @@ def test_discharge_refusals_change_nothing(
             {"substances": [services.SubstanceIn(2, "alcohol", "oral", "daily")]},
             "substances",
         ),
+        (
+            {
+                "substances": [
+                    services.SubstanceIn(1, "alcohol", "oral", "daily"),
+                    services.SubstanceIn(3, "cocaine", "smoking", "1-2_week"),
+                ]
+            },
+            "substances",
+        ),
     ],
 )
 def test_admission_bad_input_changes_nothing(

@@ -198,6 +198,8 @@ def _validate_substances(substances: Iterable[SubstanceIn]) -> list[SubstanceIn]
         errors["substances"] = ["Ranks are 1 (primary), 2 (secondary), 3 (tertiary), each once."]
     elif items and 1 not in ranks:
         errors["substances"] = ["Give the primary substance (rank 1) first."]
+    elif 3 in ranks and 2 not in ranks:
+        errors["substances"] = ["Give the secondary substance (rank 2) before a tertiary one."]
     for s in items:
         row = EpisodeSubstance(
             rank=s.rank,
