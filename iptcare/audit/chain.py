@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -83,8 +84,10 @@ def _lock_and_read_head(cursor: CursorWrapper) -> tuple[int, str] | None:
 _ROWS_PER_INSERT = 200
 
 
-def _insert_sql(rows: int) -> tuple[str, list[Any]]:
-    """One INSERT of ``rows`` events, returning each new row's id with its seq."""
+@functools.lru_cache(maxsize=16)
+def _insert_sql(rows: int, vendor: str) -> tuple[str, list[Any]]:
+    """One INSERT of ``rows`` events, returning each new row's id with its seq (built once per
+    size and database vendor: it is on the path of every audited request)."""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
@@ -125,7 +128,7 @@ def append_many(batch: Sequence[dict[str, Any]]) -> list[AuditEvent]:
         ids: dict[int, int] = {}
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             chunk = rows[start : start + _ROWS_PER_INSERT]
-            sql, model_fields = _insert_sql(len(chunk))
+            sql, model_fields = _insert_sql(len(chunk), connection.vendor)
             cursor.execute(
                 sql,
                 [

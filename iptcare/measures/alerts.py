@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from iptcare.clients.models import Client, Episode
+from iptcare.core.db.writes import PreparedInsert
 from iptcare.measures import engine, program_settings
 from iptcare.measures.models import Administration, Alert, AlertKind, AlertStatus
 
@@ -242,8 +243,40 @@ def evaluate_administration(
 
     ``history`` is (the earliest scored total of this instrument in ``episode`` before this
     administration, the sessions attended since admission) and ``off_track_session`` the
-    program's not-on-track session, when the caller has read them already (``link_submit``
-    does, with the link); otherwise they are read here."""
+    program's not-on-track session, when the caller has read them already; otherwise they are
+    read here."""
+    rows = administration_alerts(
+        administration=administration,
+        instrument=instrument,
+        episode=episode,
+        history=history,
+        off_track_session=off_track_session,
+    )
+    if rows:
+        insert_alerts(rows).execute()
+
+
+def insert_alerts(rows: list[Alert]) -> PreparedInsert:
+    """One statement for all of them. A deterioration or not-on-track alert whose cause already
+    has an unresolved alert is skipped by the partial unique index (one unresolved alert per
+    client and cause) instead of being looked up first: ON CONFLICT DO NOTHING, which skips
+    uniqueness conflicts only (on SQLite too, see iptcare.core.db.sqlite3), so any other
+    constraint error still fails the submit loudly. Compiled now, run by ``execute()`` (in the
+    administration's transaction)."""
+    return PreparedInsert(rows, ignore_conflicts=True)
+
+
+def administration_alerts(
+    *,
+    administration: Administration,
+    instrument: engine.Instrument,
+    episode: Episode | None,
+    history: tuple[float | None, int] | None = None,
+    off_track_session: int | None = None,
+) -> list[Alert]:
+    """The alerts (unsaved) every administration rule finds for ``administration``: see
+    ``evaluate_administration``. With ``history`` and ``off_track_session`` given it reads
+    nothing, so ``link_submit`` runs it before its transaction."""
     client = administration.client
     source = ("administration", str(administration.public_id))
     # A safety finding's key names this very administration, so no alert can exist for it yet.
@@ -278,19 +311,9 @@ def evaluate_administration(
                 )
                 if off_track is not None:
                     findings.append(off_track)
-    if not findings:
-        return
-    # One statement for all of them. A deterioration or not-on-track alert whose cause already
-    # has an unresolved alert is skipped by the partial unique index (one unresolved alert per
-    # client and cause) instead of being looked up first: ON CONFLICT DO NOTHING, which skips
-    # uniqueness conflicts only (on SQLite too, see iptcare.core.db.sqlite3), so any other
-    # constraint error still fails the submit loudly.
     now = timezone.now()
     clinician_id = episode.primary_clinician_id if episode is not None else None
-    Alert.objects.bulk_create(
-        [_alert_row(client, episode, f, source, clinician_id, now) for f in findings],
-        ignore_conflicts=True,
-    )
+    return [_alert_row(client, episode, f, source, clinician_id, now) for f in findings]
 
 
 # No-show alerts carry this source type (and no source id): they are about the run, not one

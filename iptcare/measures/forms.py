@@ -12,6 +12,18 @@ def field_name(number: str) -> str:
     return f"item_{number}"
 
 
+def posted_answers(data: Mapping[str, Any], instrument: engine.Instrument) -> dict[str, str]:
+    """The answers of a posted questionnaire, exactly as ``QuestionnaireForm.answers()`` reads
+    them (item number -> the option code as posted; a skipped item is left out), without
+    building the form: the engine validates them."""
+    answers: dict[str, str] = {}
+    for item in instrument.items:
+        value = data.get(field_name(item.number))
+        if value:
+            answers[item.number] = str(value)
+    return answers
+
+
 class QuestionnaireForm(forms.Form):
     """One radio group per item, built from the instrument's data. Items may be skipped: the
     engine then applies the instrument's missing-item rule (often: no total, marked incomplete)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.mail import send_mail
@@ -25,7 +25,8 @@ from iptcare.accounts.models import User, hash_token_secret
 from iptcare.audit.models import Outcome
 from iptcare.audit.services import record
 from iptcare.clients.models import Client, Episode
-from iptcare.core.db.prepared import prepared
+from iptcare.core.db.prepared import prepared, prepared_update
+from iptcare.core.db.writes import PreparedInsert
 from iptcare.core.errors import Conflict, InvalidInput, NotFound
 from iptcare.measures import alerts, engine, fhir, program_settings
 from iptcare.measures.models import (
@@ -296,7 +297,7 @@ def _open_link_query(secret_hash: str) -> QuerySet[MeasureLink]:
         "not_on_track_session"
     )[:1]
     return (
-        MeasureLink.objects.select_related("client", "organisation", "episode__primary_clinician")
+        MeasureLink.objects.select_related("client", "organisation", "episode")
         .annotate(
             open_episode_id=Subquery(open_episode),
             prior_baseline=Subquery(baseline),
@@ -308,6 +309,18 @@ def _open_link_query(secret_hash: str) -> QuerySet[MeasureLink]:
 
 
 _OPEN_LINK = prepared(_open_link_query, secret_hash=str)
+
+
+# The link is spent by the submit's last write: only a still-unused, unexpired link passes.
+_SPEND_LINK = prepared_update(
+    lambda link_id, administration_id, now: (
+        MeasureLink.objects.filter(pk=link_id, used_at__isnull=True, expires_at__gt=now),
+        {"used_at": now, "administration_id": administration_id},
+    ),
+    link_id=int,
+    administration_id=int,
+    now=datetime,
+)
 
 
 @dataclass(frozen=True)
@@ -364,7 +377,9 @@ def link_submit(
     instrument = engine.get(link.instrument)
     result = engine.score(instrument, answers, context=scoring_context(link.client))
     # Everything that needs no lock happens before the transaction: on SQLite the write lock is
-    # taken at BEGIN and every other submit waits for it.
+    # taken at BEGIN and every other submit waits for it. So the administration, its alerts and
+    # the spending of the link are built *and compiled* here (iptcare.core.db.writes); under
+    # the lock only their statements run, then the audit event.
     administration = _build(
         client=link.client,
         instrument=instrument,
@@ -374,14 +389,32 @@ def link_submit(
         administered_by=None,
         episode=known.episode if known is not None else _open_episode(link.client),
     )
+    insert = PreparedInsert([administration])
+    raised = (
+        alerts.administration_alerts(
+            administration=administration,
+            instrument=instrument,
+            episode=known.episode,
+            history=known.history,
+            off_track_session=known.off_track_session,
+        )
+        if known is not None
+        else None
+    )
+    insert_alerts = alerts.insert_alerts(raised) if raised else None
+    now = timezone.now()
     with transaction.atomic():
-        _write(administration, instrument, known)
-        now = timezone.now()
-        spent = MeasureLink.objects.filter(
-            pk=link.pk, used_at__isnull=True, expires_at__gt=now
-        ).update(used_at=now, administration=administration)
+        insert.execute()
+        if raised is None:  # the history is read under the lock, as in session
+            alerts.evaluate_administration(
+                administration=administration, instrument=instrument, episode=administration.episode
+            )
+        elif insert_alerts is not None:
+            insert_alerts.execute()
+        spent = _SPEND_LINK.execute(link_id=link.pk, administration_id=administration.pk, now=now)
         if spent != 1:  # a second tab submitted first: nothing of this one is kept
             raise NotFound("This link has expired or has already been used.")
+        link.used_at, link.administration = now, administration
         record(
             actor=None,
             actor_email="client (single-use link)",

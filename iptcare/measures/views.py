@@ -21,7 +21,14 @@ from iptcare.clients.selectors import client_get
 from iptcare.core.errors import Conflict, DomainError, Forbidden, NotFound
 from iptcare.measures import engine, schedule_services, selectors, services
 from iptcare.measures.chart import BandArea, Point, progress_svg
-from iptcare.measures.forms import AlertActionForm, LinkForm, QuestionnaireForm, ScheduleForm
+from iptcare.measures.forms import (
+    AlertActionForm,
+    LinkForm,
+    QuestionnaireForm,
+    ScheduleForm,
+    field_name,
+    posted_answers,
+)
 from iptcare.measures.markers import ChartMarkers, chart_markers
 from iptcare.measures.models import Administration
 
@@ -161,15 +168,22 @@ def client_questionnaire(
 ) -> HttpResponse:
     """A questionnaire a client completes (link, portal): the form, then a thank-you page with
     crisis numbers when a safety item was endorsed. Bad answers re-show the form (400)."""
-    form = QuestionnaireForm(request.POST or None, instrument=instrument)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST":
+        # The engine checks every answer against the instrument (each bad item named), so a
+        # submit goes straight to it; the form is built only to show the page again.
         try:
-            administration = submit(form.answers())
+            administration = submit(posted_answers(request.POST, instrument))
         except engine.InvalidAnswers as exc:
-            form.add_answer_errors(exc.errors)
+            form = QuestionnaireForm(request.POST, instrument=instrument)
+            form.is_valid()
+            form.add_answer_errors(
+                {n: e for n, e in exc.errors.items() if field_name(n) not in form.errors}
+            )
         else:
             safety = any(f.get("severity") == "safety" for f in administration.flags)
             return render(request, "measures/link_done.html", {"safety": safety})
+    else:
+        form = QuestionnaireForm(instrument=instrument)
     return render(
         request,
         template,

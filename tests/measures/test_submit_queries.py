@@ -93,13 +93,19 @@ def test_a_link_spent_by_another_tab_during_the_submit_keeps_nothing(
     theo: User, client_record: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secret = _link_with_history(theo, client_record)
-    write = services._write
 
-    def other_tab_first(*args: Any, **kwargs: Any) -> None:
-        MeasureLink.objects.update(used_at=timezone.now())  # the other tab's submit commits
-        write(*args, **kwargs)
+    spend = services._SPEND_LINK
 
-    monkeypatch.setattr(services, "_write", other_tab_first)
+    class OtherTabFirst:
+        """The other tab's submit commits just before this one spends the link (after this
+        one's administration and alert are inserted)."""
+
+        def execute(self, **values: Any) -> int:
+            assert Administration.objects.count() == 2 and Alert.objects.count() == 1
+            MeasureLink.objects.update(used_at=timezone.now())
+            return spend.execute(**values)
+
+    monkeypatch.setattr(services, "_SPEND_LINK", OtherTabFirst())
     events = AuditEvent.objects.count()
     with pytest.raises(NotFound):
         services.link_submit(secret=secret, answers=ITEM_9)

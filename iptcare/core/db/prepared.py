@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -45,6 +45,7 @@ from typing import Any, Generic, TypeVar
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.models import QuerySet, UUIDField
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 T = TypeVar("T")
@@ -126,10 +127,10 @@ class PreparedQuery(Generic[T]):
     """A queryset of fixed shape, compiled once per database and time zone (module docstring)."""
 
     def __init__(
-        self, build: Callable[..., QuerySet[Any]], params: dict[str, type | ListOf], using: str
+        self, build: Callable[..., Any], params: Mapping[str, type | ListOf], using: str
     ) -> None:
         self._build = build
-        self._params = params
+        self._params = dict(params)
         self._using = using
         self._cache: dict[tuple[str, str, str, tuple[int, ...]], _Compiled] = {}
         self._lock = threading.Lock()
@@ -147,12 +148,7 @@ class PreparedQuery(Generic[T]):
         if 0 in lengths:
             return []  # what the ORM returns for ``__in=[]``, without a query
         compiled = self._compiled(tuple(lengths))
-        bound = list(compiled.params)
-        for slot in compiled.slots:
-            value = values[slot.name]
-            bound[slot.position] = slot.adapt(
-                value if slot.element is None else value[slot.element]
-            )
+        bound = self._bind(compiled, values)
         queryset = compiled.queryset._chain()  # type: ignore[attr-defined]
         query = queryset.query
         sql, params = compiled.sql, tuple(bound)
@@ -177,10 +173,18 @@ class PreparedQuery(Generic[T]):
             self._verify(values, sql, params)
         return list(queryset)
 
+    @staticmethod
+    def _bind(compiled: _Compiled, values: dict[str, Any]) -> list[Any]:
+        bound = list(compiled.params)
+        for slot in compiled.slots:
+            value = values[slot.name]
+            bound[slot.position] = slot.adapt(
+                value if slot.element is None else value[slot.element]
+            )
+        return bound
+
     def _verify(self, values: dict[str, Any], sql: str, params: tuple[Any, ...]) -> None:
-        expected_sql, expected_params = (
-            self._build(**values).query.get_compiler(using=self._using).as_sql()
-        )
+        expected_sql, expected_params = self._compiler(self._build(**values), self._using).as_sql()
         if (expected_sql, tuple(expected_params)) != (sql, params):
             raise AssertionError(
                 f"Prepared query differs from the ORM's for {values!r}:\n"
@@ -215,10 +219,11 @@ class PreparedQuery(Generic[T]):
             for i, (name, kind) in enumerate(self._params.items())
         }
         first = {name: pair[0] for name, pair in samples.items()}
-        queryset = self._sample(first)
+        built = self._sample(first)
+        queryset = self._queryset(built)
         if queryset.db != alias:
             raise ImproperlyConfigured(f"Prepared query: built for {queryset.db!r}, not {alias!r}.")
-        compiler = queryset.query.get_compiler(using=alias)
+        compiler = self._compiler(built, alias)
         sql, params = compiler.as_sql()
         params = tuple(params)
         slots: list[_Slot] = []
@@ -226,7 +231,7 @@ class PreparedQuery(Generic[T]):
         for name in names:
             # Change one parameter at a time: the slots that move are that parameter's.
             other = dict(first) | {name: samples[name][1]}
-            other_sql, other_params = self._build(**other).query.get_compiler(using=alias).as_sql()
+            other_sql, other_params = self._compiler(self._build(**other), alias).as_sql()
             if other_sql != sql or len(other_params) != len(params):
                 raise ImproperlyConfigured(
                     f"Prepared query: the value of {name!r} changes the shape of the SQL."
@@ -253,11 +258,20 @@ class PreparedQuery(Generic[T]):
             select=compiler.select,
             klass_info=compiler.klass_info,
             annotation_col_map=compiler.annotation_col_map,
-            col_count=compiler.col_count,
-            has_extra_select=compiler.has_extra_select,
+            # Set when a SELECT is compiled; an UPDATE's compiler has neither.
+            col_count=getattr(compiler, "col_count", 0),
+            has_extra_select=getattr(compiler, "has_extra_select", False),
         )
 
-    def _sample(self, values: dict[str, Any]) -> QuerySet[Any]:
+    def _queryset(self, built: Any) -> QuerySet[Any]:
+        """The queryset in what ``build`` returned."""
+        return built
+
+    def _compiler(self, built: Any, alias: str) -> Any:
+        """The compiler whose SQL is prepared, for what ``build`` returned."""
+        return built.query.get_compiler(using=alias)
+
+    def _sample(self, values: dict[str, Any]) -> Any:
         try:
             return self._build(**values)
         except (TypeError, ValueError) as exc:
@@ -298,3 +312,51 @@ def prepared(
     for kind in params.values():
         _samples(kind, 0)  # refuse unsupported parameter types at import time
     return PreparedQuery(build, params, using)
+
+
+class PreparedUpdate(PreparedQuery[Any]):
+    """An UPDATE of fixed shape, prepared as a query is (module docstring): ``build`` returns
+    ``(queryset, values)`` for ``queryset.update(**values)``, and ``execute(**params)`` runs it
+    and returns the number of rows changed. Plain values only (no expressions, no related
+    updates), and no list parameters."""
+
+    def _queryset(self, built: Any) -> QuerySet[Any]:
+        return built[0]
+
+    def _compiler(self, built: Any, alias: str) -> Any:
+        queryset, values = built
+        query = queryset.query.chain(UpdateQuery)
+        query.add_update_values(values)
+        if query.related_updates:
+            raise ImproperlyConfigured("Prepared update: it may change its own table only.")
+        query.annotations = {}
+        return query.get_compiler(using=alias)
+
+    def all(self, **values: Any) -> list[Any]:
+        raise TypeError("A prepared update is run with execute().")
+
+    def execute(self, **values: Any) -> int:
+        if values.keys() != self._params.keys():
+            raise TypeError(f"expected parameters {sorted(self._params)}, got {sorted(values)}")
+        compiled = self._compiled(())
+        params = tuple(self._bind(compiled, values))
+        if VERIFY:
+            self._verify(values, compiled.sql, params)
+        with connections[self._using].cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            return int(cursor.rowcount)
+
+
+def prepared_update(
+    build: Callable[..., tuple[QuerySet[Any], dict[str, Any]]],
+    *,
+    using: str = "default",
+    **params: type,
+) -> PreparedUpdate:
+    """Declare a prepared UPDATE: ``build`` takes the named parameters and returns the queryset
+    and the values to set, as for ``queryset.update(**values)``."""
+    for kind in params.values():
+        if isinstance(kind, ListOf):
+            raise ImproperlyConfigured("A prepared update takes no list parameters.")
+        _samples(kind, 0)
+    return PreparedUpdate(build, params, using)
