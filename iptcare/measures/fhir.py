@@ -5,12 +5,19 @@ resource is validated by ``fhir.resources`` before it is stored, so stored JSON 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.observation import Observation
-from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+from fhir.resources.R4B.questionnaireresponse import (
+    QuestionnaireResponse,
+    QuestionnaireResponseItem,
+)
+from pydantic import BaseModel
 
 from iptcare.measures.engine import Instrument, ScoreResult
 
@@ -29,13 +36,42 @@ def questionnaire_url(instrument: Instrument) -> str:
 # The JSON built here is validated and then stored as built (plain JSON types already; it never
 # holds an empty array, string or object, which FHIR JSON forbids and the test of every
 # instrument checks): re-serialising the validated model would cost as much again.
+#
+# Validation is by element. What ``fhir.resources`` checks of an element (its fields' types,
+# required fields, choice types, no empty strings) depends on that element alone, so a resource
+# is valid exactly when its own fields and each element of its repeated fields are. A repeated
+# element built from the instrument file (a QuestionnaireResponse item with its answer, an
+# Observation's category or interpretation) takes one of a few values per instrument, so each
+# distinct one is validated once per process (``_valid_element``, keyed by its exact JSON; a
+# failure is not remembered and raises every time). What differs on every submit (ids, times,
+# the subject, the score) is validated every time, in the resource around them. Submitting
+# spent most of its FHIR time re-validating the same items (bench/README.md).
+
+
+@lru_cache(maxsize=8192)
+def _valid_element(model: type[BaseModel], data: str) -> None:
+    model.model_validate(json.loads(data))
+
+
+def _validated(
+    model: type[BaseModel], elements: type[BaseModel], data: dict[str, Any], *fields: str
+) -> None:
+    """``model.model_validate(data)``, with the lists in ``fields`` checked element by element
+    (each an ``elements``) through the cache."""
+    repeated = [f for f in fields if isinstance(data.get(f), list)]
+    model.model_validate({k: v for k, v in data.items() if k not in repeated})
+    for field in repeated:
+        for element in data[field]:
+            _valid_element(elements, json.dumps(element, sort_keys=True))
+
+
 def _validated_qr(data: dict[str, Any]) -> dict[str, Any]:
-    QuestionnaireResponse.model_validate(data)
+    _validated(QuestionnaireResponse, QuestionnaireResponseItem, data, "item")
     return data
 
 
 def _validated_obs(data: dict[str, Any]) -> dict[str, Any]:
-    Observation.model_validate(data)
+    _validated(Observation, CodeableConcept, data, "category", "interpretation")
     return data
 
 

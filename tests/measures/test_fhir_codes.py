@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+from pydantic import ValidationError
 
 from iptcare.measures import engine, fhir
 
@@ -67,3 +68,75 @@ def test_every_instrument_gives_fhir_json_without_empty_values(code: str, answer
     assert _empties(qr) == []
     for observation in observations:
         assert _empties(observation) == []
+
+
+# --- validation by element (iptcare.measures.fhir) ------------------------------------------
+
+
+@pytest.mark.parametrize("code", sorted(engine.load_all()))
+def test_json_validated_by_element_is_valid_as_a_whole(code: str) -> None:
+    """Each item and coded element is validated once per process; the whole resources built
+    from them must still validate as resources (here without any cache)."""
+    instrument = engine.get(code)
+    ids = {"administration_id": uuid.uuid4(), "client_id": uuid.uuid4()}
+    when = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    for option in range(max(len(item.options) for item in instrument.items)):
+        answers = {
+            item.number: item.options[min(option, len(item.options) - 1)].code
+            for item in instrument.items
+        }
+        result = engine.score(instrument, answers)
+        qr = fhir.questionnaire_response(
+            instrument=instrument, answers=answers, result=result, authored=when, **ids
+        )
+        QuestionnaireResponse.model_validate(qr)
+        assert [entry["linkId"] for entry in qr["item"]] == [i.number for i in instrument.items]
+        for observation in fhir.observations(
+            instrument=instrument, result=result, effective=when, **ids
+        ):
+            Observation.model_validate(observation)
+
+
+def _qr(**changes: object) -> dict[str, object]:
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "authored": "2026-11-27T09:30:00+00:00",
+        "item": [{"linkId": "1", "answer": [{"valueCoding": {"code": "0", "display": "No"}}]}],
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"item": [{"text": "an item without its linkId"}]},
+        {"item": [{"linkId": "1", "answer": [{"valueCoding": {"code": ""}}]}]},
+        {"item": [{"linkId": "1", "answer": [{"valueCoding": {"code": "1"}, "valueString": "x"}]}]},
+        {"item": [{"linkId": "1", "unknown": True}]},
+        {"authored": "yesterday"},
+        {"subject": {"reference": ""}},
+    ],
+    ids=["no linkId", "empty code", "two answer types", "unknown field", "bad date", "empty ref"],
+)
+def test_an_invalid_element_or_resource_is_refused_every_time(bad: dict[str, object]) -> None:
+    assert fhir._validated_qr(_qr()) == _qr()
+    for _ in range(2):  # a refusal is never remembered as valid
+        with pytest.raises(ValidationError):
+            fhir._validated_qr(_qr(**bad))
+
+
+def test_an_invalid_coded_element_of_an_observation_is_refused() -> None:
+    instrument = engine.get("phq-9")
+    answers = {item.number: "0" for item in instrument.items}
+    ids = {"administration_id": uuid.uuid4(), "client_id": uuid.uuid4()}
+    when = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    result = engine.score(instrument, answers)
+    (total,) = fhir.observations(instrument=instrument, result=result, effective=when, **ids)
+    for field in ("category", "interpretation"):
+        bad = {**total, field: [{"coding": [{"system": "not a uri with spaces", "code": ""}]}]}
+        for _ in range(2):
+            with pytest.raises(ValidationError):
+                fhir._validated_obs(bad)
+    with pytest.raises(ValidationError):
+        fhir._validated_obs({**total, "effectiveDateTime": "27/11/2026"})
