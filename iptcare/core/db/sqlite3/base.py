@@ -74,10 +74,10 @@ class DatabaseCreation(creation.DatabaseCreation):
                 os.remove(lock)
 
 
-# Commits of one connection between its own passive checkpoints (module docstring): at the
-# 20-30 pages of a questionnaire submit, close to SQLite's default of 1,000 pages per checkpoint
-# with one writer, and more often with several.
-CHECKPOINT_EVERY = 40
+# Commits of one connection between its own passive checkpoints (module docstring). Every
+# process counts its own: with 2 workers at the 20-30 pages of a questionnaire submit, about
+# SQLite's default of 1,000 pages per checkpoint; more often with more workers, each copying less.
+CHECKPOINT_EVERY = 100
 # SQLite's automatic checkpoint, still run inside COMMIT, only past this many pages of log.
 AUTOCHECKPOINT_PAGES = 10_000
 
