@@ -7,6 +7,9 @@ from config.api import api
 admin.site.site_header = "iptcare platform administration"
 
 urlpatterns = [
+    # First: Django tries patterns in order, and a client's questionnaire link (m/<secret>/) is
+    # the busiest public route (bench/README.md). No other app's route overlaps measures' own.
+    path("", include("iptcare.measures.urls")),
     path("", include("iptcare.core.urls")),
     path("", include("iptcare.accounts.urls")),
     path("", include("iptcare.audit.urls")),
@@ -16,7 +19,6 @@ urlpatterns = [
     path("", include("iptcare.ipt.urls")),
     path("", include("iptcare.plans.urls")),
     path("", include("iptcare.recovery.urls")),
-    path("", include("iptcare.measures.urls")),
     path("", include("iptcare.portal.urls")),
     path("", include("iptcare.chart.urls")),
     path("api/v1/", api.urls),
