@@ -13,14 +13,16 @@ import pytest
 from django.db.utils import ConnectionHandler
 
 from iptcare.core.db.sqlite3 import base as sqlite_backend
-from iptcare.core.db.sqlite3.base import AUTOCHECKPOINT_PAGES, CHECKPOINT_EVERY, DatabaseWrapper
+from iptcare.core.db.sqlite3.base import (
+    AUTOCHECKPOINT_PAGES,
+    CHECKPOINT_EVERY,
+    CHECKPOINT_SECONDS,
+    DatabaseWrapper,
+)
 
 
-@pytest.fixture
-def wal_wrapper(tmp_path: Path, django_db_blocker: Any) -> Iterator[DatabaseWrapper]:
-    """A connection of our backend to a scratch WAL database, as the app configures it."""
-    django_db_blocker.unblock()  # a connection of its own, outside pytest-django's test DB
-    handler = ConnectionHandler(
+def _handler(tmp_path: Path) -> ConnectionHandler:
+    return ConnectionHandler(
         {
             "default": {
                 "ENGINE": "iptcare.core.db.sqlite3",
@@ -32,7 +34,13 @@ def wal_wrapper(tmp_path: Path, django_db_blocker: Any) -> Iterator[DatabaseWrap
             }
         }
     )
-    wrapper = handler["default"]
+
+
+@pytest.fixture
+def wal_wrapper(tmp_path: Path, django_db_blocker: Any) -> Iterator[DatabaseWrapper]:
+    """A connection of our backend to a scratch WAL database, as the app configures it."""
+    django_db_blocker.unblock()  # a connection of its own, outside pytest-django's test DB
+    wrapper = _handler(tmp_path)["default"]
     assert isinstance(wrapper, DatabaseWrapper)
     with wrapper.cursor() as cursor:
         cursor.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
@@ -131,3 +139,41 @@ def test_a_failed_checkpoint_loses_nothing_and_the_commit_stands(
         cursor.execute("SELECT count(*) FROM t")
         assert cursor.fetchone()[0] == 3
     assert _lock_is_free(f"{wal_wrapper.settings_dict['NAME']}.writelock")
+
+
+def test_the_count_survives_reconnecting_as_conn_max_age_does(
+    wal_wrapper: DatabaseWrapper,
+) -> None:
+    """Connections are closed and opened again (CONN_MAX_AGE, 0 included): the checkpoint still
+    comes with the CHECKPOINT_EVERY-th commit of the process, not of one connection."""
+    database = str(wal_wrapper.settings_dict["NAME"])
+    empty = os.path.getsize(database)
+    # Another connection stays open, as other workers' do: closing ours is then not the last
+    # close, which SQLite would end with a checkpoint of its own.
+    other = sqlite3.connect(database)
+    try:
+        other.execute("SELECT count(*) FROM t").fetchall()
+        for _ in range(CHECKPOINT_EVERY - 1):
+            _commit_rows(wal_wrapper, 1)
+            wal_wrapper.close()
+        assert os.path.getsize(database) == empty
+        _commit_rows(wal_wrapper, 1)
+        assert os.path.getsize(database) > empty + (CHECKPOINT_EVERY - 1) * 3000
+    finally:
+        other.close()
+
+
+def test_a_process_that_writes_little_still_checkpoints_after_a_while(
+    wal_wrapper: DatabaseWrapper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(sqlite_backend, "_now", lambda: clock[0])
+    database = str(wal_wrapper.settings_dict["NAME"])
+    empty = os.path.getsize(database)
+    _commit_rows(wal_wrapper, 2)
+    clock[0] += CHECKPOINT_SECONDS - 1
+    _commit_rows(wal_wrapper, 1)
+    assert os.path.getsize(database) == empty, "3 commits within the interval: not yet"
+    clock[0] += 1
+    _commit_rows(wal_wrapper, 1)
+    assert os.path.getsize(database) > empty + 3 * 3000

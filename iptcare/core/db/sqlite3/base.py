@@ -16,14 +16,17 @@ Checkpoints run outside that lock. In WAL mode SQLite copies the log back into t
 (a checkpoint) inside the ``COMMIT`` that takes the log past 1,000 pages: megabytes written and
 two fsyncs while this backend still holds the writer lock, so every other writer waits behind
 it (about one commit in twenty in the submit benchmark, each holding the lock 5 to 140 ms: a
-quarter of all lock time). So each connection runs a passive checkpoint itself, after
-``COMMIT`` has released the lock, once every ``CHECKPOINT_EVERY`` commits; SQLite's automatic
-one stays on with a larger threshold (``AUTOCHECKPOINT_PAGES``), as a backstop for writes that
-never pass through ``COMMIT`` here. A passive checkpoint never waits for a writer or a reader
-and copies only what no reader still needs; SQLite lets one run at a time and the others
-return at once. (The log's size is deliberately not read from ``<database>-shm``: opening and
-closing that file in a process drops every POSIX lock SQLite holds on it there, and the next
-connection elsewhere would rebuild the shared index under the others — seen as SIGBUS.)
+quarter of all lock time). So a passive checkpoint is run here instead, after ``COMMIT`` has
+released the lock, by the commit that is the ``CHECKPOINT_EVERY``-th of this process on this
+database since the last one, or the first one ``CHECKPOINT_SECONDS`` after it (so a process that
+writes little still checkpoints; the count is per process, not per connection, because
+connections are closed and reopened every ``CONN_MAX_AGE``). SQLite's automatic checkpoint stays
+on with a larger threshold (``AUTOCHECKPOINT_PAGES``), as a backstop for writes that never pass
+through ``COMMIT`` here. A passive checkpoint never waits for a writer or a reader and copies
+only what no reader still needs; SQLite lets one run at a time and the others return at once.
+(The log's size is deliberately not read from ``<database>-shm``: opening and closing that file
+in a process drops every POSIX lock SQLite holds on it there, and the next connection elsewhere
+would rebuild the shared index under the others — seen as SIGBUS.)
 
 It also makes ``bulk_create(ignore_conflicts=True)`` ignore uniqueness conflicts only, as on
 PostgreSQL (``DatabaseOperations`` below).
@@ -35,6 +38,9 @@ import fcntl
 import logging
 import os
 import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.backends.sqlite3 import base, creation, operations
@@ -74,12 +80,41 @@ class DatabaseCreation(creation.DatabaseCreation):
                 os.remove(lock)
 
 
-# Commits of one connection between its own passive checkpoints (module docstring). Every
-# process counts its own: with 2 workers at the 20-30 pages of a questionnaire submit, about
-# SQLite's default of 1,000 pages per checkpoint; more often with more workers, each copying less.
+# When a commit runs the passive checkpoint (module docstring): the CHECKPOINT_EVERY-th commit of
+# this process on the database since the last checkpoint, or the first CHECKPOINT_SECONDS after
+# it. With 2 workers at the 20-30 pages of a questionnaire submit, about SQLite's default of
+# 1,000 pages per checkpoint; more often with more workers, each copying less.
 CHECKPOINT_EVERY = 100
+CHECKPOINT_SECONDS = 30.0
 # SQLite's automatic checkpoint, still run inside COMMIT, only past this many pages of log.
-AUTOCHECKPOINT_PAGES = 10_000
+AUTOCHECKPOINT_PAGES = 4_000
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+@dataclass
+class _CheckpointClock:
+    commits: int = 0
+    last: float = field(default_factory=lambda: _now())
+
+
+_checkpoint_clocks: dict[str, _CheckpointClock] = {}
+_checkpoint_lock = threading.Lock()
+
+
+def checkpoint_due(database: str) -> bool:
+    """Count a commit on ``database`` (a file path) in this process; True when it should run the
+    passive checkpoint (see the constants above)."""
+    with _checkpoint_lock:
+        clock = _checkpoint_clocks.setdefault(database, _CheckpointClock())
+        clock.commits += 1
+        now = _now()
+        if clock.commits < CHECKPOINT_EVERY and now - clock.last < CHECKPOINT_SECONDS:
+            return False
+        clock.commits, clock.last = 0, now
+        return True
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -96,17 +131,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
         connection = super().get_new_connection(conn_params)
         if self._writelock_path() is not None:
             connection.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
-        self._commits_since_checkpoint = 0
         return connection
 
     def _checkpoint_if_due(self) -> None:
-        """A passive checkpoint every ``CHECKPOINT_EVERY`` commits, with the writer lock free.
-        Never raises: a failed checkpoint is retried later and loses nothing (the log keeps
-        every committed page until it is copied)."""
-        self._commits_since_checkpoint += 1
-        if self._commits_since_checkpoint < CHECKPOINT_EVERY or self.connection is None:
+        """The passive checkpoint, with the writer lock free, when ``checkpoint_due``. Never
+        raises: a failed checkpoint is retried later and loses nothing (the log keeps every
+        committed page until it is copied)."""
+        database = str(self.settings_dict.get("NAME") or "")
+        if self.connection is None or not checkpoint_due(database):
             return
-        self._commits_since_checkpoint = 0
         try:
             self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error:
