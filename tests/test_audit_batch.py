@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,7 +9,6 @@ from typing import Any
 
 import pytest
 from django.db import connection, transaction
-from django.db.utils import ConnectionHandler
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -22,6 +20,7 @@ from iptcare.audit.models import AuditEvent, Outcome
 from iptcare.audit.services import batched, record
 from iptcare.clients.models import Client
 from iptcare.core.db.sqlite3.base import DatabaseWrapper
+from tests.helpers import scratch_sqlite, writelock_is_free
 from tests.test_caseload_chart import _episode
 
 
@@ -167,35 +166,10 @@ def _fields(reason: str) -> dict[str, Any]:
 def sqlite_wrapper(tmp_path: Path, django_db_blocker: Any) -> Iterator[DatabaseWrapper]:
     """A connection of our SQLite backend to a scratch file (on either CI database)."""
     django_db_blocker.unblock()  # a connection of its own, outside pytest-django's test DB
-    handler = ConnectionHandler(
-        {
-            "default": {
-                "ENGINE": "iptcare.core.db.sqlite3",
-                "NAME": str(tmp_path / "scratch.sqlite3"),
-                "OPTIONS": {"transaction_mode": "IMMEDIATE"},
-            }
-        }
-    )
-    wrapper = handler["default"]
-    assert isinstance(wrapper, DatabaseWrapper)
-    with wrapper.cursor() as cursor:
-        cursor.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    wrapper = scratch_sqlite(tmp_path / "scratch.sqlite3")
     yield wrapper
     wrapper.close()
     django_db_blocker.restore()
-
-
-def _writelock_is_free(path: str) -> bool:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return True
-    finally:
-        os.close(fd)
 
 
 @pytest.mark.parametrize("end", ["commit", "rollback", "close"])
@@ -203,18 +177,18 @@ def test_the_writer_lock_is_held_for_exactly_one_transaction(
     sqlite_wrapper: DatabaseWrapper, end: str
 ) -> None:
     lock = f"{sqlite_wrapper.settings_dict['NAME']}.writelock"
-    assert _writelock_is_free(lock)
+    assert writelock_is_free(lock)
     sqlite_wrapper._start_transaction_under_autocommit()
     with sqlite_wrapper.cursor() as cursor:
         cursor.execute("INSERT INTO t (v) VALUES ('x')")
-    assert not _writelock_is_free(lock), "a second writer must queue while this one writes"
+    assert not writelock_is_free(lock), "a second writer must queue while this one writes"
     if end == "commit":
         sqlite_wrapper.commit()
     elif end == "rollback":
         sqlite_wrapper.rollback()
     else:
         sqlite_wrapper.close()
-    assert _writelock_is_free(lock)
+    assert writelock_is_free(lock)
     with sqlite_wrapper.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM t")
         assert cursor.fetchone()[0] == (1 if end == "commit" else 0)
@@ -226,4 +200,4 @@ def test_reads_outside_a_transaction_do_not_take_the_writer_lock(
     lock = f"{sqlite_wrapper.settings_dict['NAME']}.writelock"
     with sqlite_wrapper.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM t")
-        assert not os.path.exists(lock) or _writelock_is_free(lock)
+        assert not os.path.exists(lock) or writelock_is_free(lock)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -10,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db.utils import ConnectionHandler
 
 from iptcare.core.db.sqlite3 import base as sqlite_backend
 from iptcare.core.db.sqlite3.base import (
@@ -19,47 +17,20 @@ from iptcare.core.db.sqlite3.base import (
     CHECKPOINT_SECONDS,
     DatabaseWrapper,
 )
-
-
-def _handler(tmp_path: Path) -> ConnectionHandler:
-    return ConnectionHandler(
-        {
-            "default": {
-                "ENGINE": "iptcare.core.db.sqlite3",
-                "NAME": str(tmp_path / "wal.sqlite3"),
-                "OPTIONS": {
-                    "transaction_mode": "IMMEDIATE",
-                    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
-                },
-            }
-        }
-    )
+from tests.helpers import scratch_sqlite, writelock_is_free
 
 
 @pytest.fixture
 def wal_wrapper(tmp_path: Path, django_db_blocker: Any) -> Iterator[DatabaseWrapper]:
     """A connection of our backend to a scratch WAL database, as the app configures it."""
     django_db_blocker.unblock()  # a connection of its own, outside pytest-django's test DB
-    wrapper = _handler(tmp_path)["default"]
-    assert isinstance(wrapper, DatabaseWrapper)
-    with wrapper.cursor() as cursor:
-        cursor.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    wrapper = scratch_sqlite(
+        tmp_path / "wal.sqlite3",
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+    )
     yield wrapper
     wrapper.close()
     django_db_blocker.restore()
-
-
-def _lock_is_free(path: str) -> bool:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return True
-    finally:
-        os.close(fd)
 
 
 def _commit_rows(wrapper: DatabaseWrapper, count: int) -> None:
@@ -87,7 +58,7 @@ def test_a_checkpoint_runs_every_n_commits_after_the_writer_lock_is_released(
 
     def trace(statement: str) -> None:
         if statement.startswith("PRAGMA wal_checkpoint"):
-            seen.append(_lock_is_free(lock))
+            seen.append(writelock_is_free(lock))
 
     raw = wal_wrapper.connection
     assert raw is not None
@@ -138,7 +109,7 @@ def test_a_failed_checkpoint_loses_nothing_and_the_commit_stands(
     with wal_wrapper.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM t")
         assert cursor.fetchone()[0] == 3
-    assert _lock_is_free(f"{wal_wrapper.settings_dict['NAME']}.writelock")
+    assert writelock_is_free(f"{wal_wrapper.settings_dict['NAME']}.writelock")
 
 
 def test_the_count_survives_reconnecting_as_conn_max_age_does(
