@@ -287,7 +287,7 @@ def test_entered_in_error_page_needs_a_reason_then_keeps_the_note(
     # The refusal belongs at the reason field (the service names the field, and every other
     # form in iptcare, e.g. a diagnosis's entered-in-error page, shows it there), not only as a
     # message at the top of the page.
-    assert 'id="id_reason-error"' in html, "no field error at the reason field"
+    assert 'id="id_reason_error"' in html, "no field error at the reason field"
     assert _state() == before
 
     marked = http.post(url, {"reason": "Written in the wrong client's chart."})
