@@ -4,19 +4,23 @@ triggers on the running database (CI runs this file on SQLite and on PostgreSQL)
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, connections, transaction
+from hypothesis import given
+from hypothesis import strategies as st
 
 from iptcare.access.vocabulary import Action, DataCategory
 from iptcare.audit import chain, triggers
 from iptcare.audit.models import GENESIS_HASH, AuditEvent, Outcome
-from iptcare.audit.services import record
+from iptcare.audit.services import prepare, record, record_prepared
 
 
 def _write(n: int, reason: str = "test") -> list[AuditEvent]:
@@ -298,3 +302,113 @@ def test_a_rolled_back_transaction_leaves_no_gap() -> None:
     _write(1)
     assert chain.verify().ok
     assert list(AuditEvent.objects.values_list("seq", flat=True)) == [1, 2, 3]
+
+
+# --- events prepared before the lock ------------------------------------------------------------
+
+_TEXT = st.text(max_size=40)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    actor_email=_TEXT,
+    reason=_TEXT,
+    user_agent=_TEXT,
+    ip=st.none() | st.ip_addresses(v=4).map(str) | st.ip_addresses(v=6).map(str),
+    ids=st.lists(st.none() | st.uuids(), min_size=3, max_size=3),
+    detail=st.dictionaries(_TEXT, _JSON, max_size=4),
+    seq=st.integers(min_value=1, max_value=2**62),
+    prev_hash=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+    microsecond=st.integers(min_value=0, max_value=999_999),
+)
+def test_a_prepared_event_hashes_as_the_finished_fields_do(
+    actor_email: str,
+    reason: str,
+    user_agent: str,
+    ip: str | None,
+    ids: list[uuid.UUID | None],
+    detail: dict[str, Any],
+    seq: int,
+    prev_hash: str,
+    microsecond: int,
+) -> None:
+    """``PreparedEvent`` writes the canonical JSON member by member before the lock; the hash
+    must be exactly ``compute_hash`` of the finished event (or every new event breaks the
+    chain), also for non-ASCII text, nested detail and a time in another zone."""
+    occurred = datetime(2026, 3, 4, 5, 6, 7, microsecond, tzinfo=ZoneInfo("America/Chicago"))
+    fields = {
+        "occurred_at": occurred,
+        "actor_id": ids[0],
+        "actor_email": actor_email,
+        "actor_role": "therapist",
+        "organisation_id": ids[1],
+        "client_id": ids[2],
+        "data_category": "clinical_record",
+        "action": "view",
+        "resource_type": "client",
+        "resource_id": "x",
+        "purpose": "treatment",
+        "outcome": "allowed",
+        "reason": reason,
+        "request_id": "r",
+        "ip": ip,
+        "user_agent": user_agent,
+        "detail": detail,
+    }
+    finished, values = chain.prepare(fields).at(seq, prev_hash)
+    assert finished["hash"] == chain.compute_hash({**fields, "seq": seq, "prev_hash": prev_hash})
+    assert finished["occurred_at"] == occurred and finished["occurred_at"].tzinfo == UTC
+    assert len(values) == len(AuditEvent._meta.concrete_fields) - 1  # every column but the id
+
+
+@pytest.mark.django_db
+def test_prepared_events_append_and_verify_as_recorded_ones() -> None:
+    _write(2)
+    event = prepare(
+        actor=None,
+        actor_email="prepared@example.org",
+        action=Action.VIEW,
+        data_category=DataCategory.DEMOGRAPHICS,
+        outcome=Outcome.ALLOWED,
+        detail={"ü": ["ß", 1]},
+    )
+    _write(1)  # the chain moves on between preparing and appending
+    with transaction.atomic():
+        appended = record_prepared(event)
+    assert appended is not None and appended.seq == 4
+    stored = AuditEvent.objects.get(seq=4)
+    assert stored.hash == appended.hash and stored.prev_hash == AuditEvent.objects.get(seq=3).hash
+    assert stored.actor_email == "prepared@example.org" and stored.detail == {"ü": ["ß", 1]}
+    assert chain.verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_event_is_appended_only_inside_the_work_it_records() -> None:
+    event = prepare(
+        actor=None,
+        action=Action.VIEW,
+        data_category=DataCategory.DEMOGRAPHICS,
+        outcome=Outcome.ALLOWED,
+    )
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        record_prepared(event)
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_with_the_audit_trail_off_nothing_is_prepared(settings: Any) -> None:
+    settings.IPTCARE_AUDIT_ENABLED = False
+    event = prepare(
+        actor=None,
+        action=Action.VIEW,
+        data_category=DataCategory.DEMOGRAPHICS,
+        outcome=Outcome.ALLOWED,
+    )
+    assert event is None
+    with transaction.atomic():
+        assert record_prepared(event) is None
+    assert not AuditEvent.objects.exists()

@@ -85,61 +85,128 @@ _ROWS_PER_INSERT = 200
 
 
 @functools.lru_cache(maxsize=16)
-def _insert_sql(rows: int, vendor: str) -> tuple[str, list[Any]]:
+def _insert_sql(rows: int, vendor: str) -> str:
     """One INSERT of ``rows`` events, returning each new row's id with its seq (built once per
     size and database vendor: it is on the path of every audited request)."""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    fields = _model_fields()
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     placeholders = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * rows)
     # Identifiers come from the model's metadata, never from input; values are parameters.
-    sql = f"INSERT INTO {table} ({columns}) VALUES {placeholders} RETURNING id, seq"  # noqa: S608
-    return sql, fields
+    return f"INSERT INTO {table} ({columns}) VALUES {placeholders} RETURNING id, seq"  # noqa: S608
 
 
-def append(fields: dict[str, Any]) -> AuditEvent:
+# The chain's own fields: known only under the lock, at the head.
+_CHAIN_FIELDS = ("seq", "prev_hash", "hash")
+# The canonical JSON's members in their (sorted) order; ``seq`` and ``prev_hash`` are among them.
+_CANONICAL_ORDER = tuple(sorted(HASHED_FIELDS))
+
+
+def _member(name: str, value: Any) -> str:
+    """One member of the canonical JSON, ``"name":value``, as ``canonical_bytes`` writes it."""
+    return json.dumps(
+        {name: _canonical_value(name, value)},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )[1:-1]
+
+
+class PreparedEvent:
+    """An event made ready to append before the lock is taken (``prepare``): every canonical
+    JSON member and database value that does not depend on its place in the chain. Under the
+    lock only ``seq``, ``prev_hash`` and the hash remain to compute (``append_prepared``).
+
+    The hash is the same as ``compute_hash`` of the finished fields: the canonical JSON of a
+    flat object with sorted keys is its members, each written on its own, joined in key order
+    (tests/test_audit_chain.py checks the two agree)."""
+
+    __slots__ = ("_members", "_values", "fields")
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        fields = dict(fields)
+        # Microsecond precision survives both databases, so the hash recomputes exactly.
+        fields["occurred_at"] = fields["occurred_at"].astimezone(UTC)
+        self.fields = fields
+        self._members = {
+            name: _member(name, fields.get(name))
+            for name in HASHED_FIELDS
+            if name not in _CHAIN_FIELDS
+        }
+        self._values = {
+            f.attname: f.get_db_prep_save(fields[f.attname], connection)
+            for f in _model_fields()
+            if f.attname not in _CHAIN_FIELDS
+        }
+
+    def at(self, seq: int, prev_hash: str) -> tuple[dict[str, Any], list[Any]]:
+        """The finished fields and the database values of this event at ``seq`` after
+        ``prev_hash``."""
+        members = self._members | {
+            "seq": _member("seq", seq),
+            "prev_hash": _member("prev_hash", prev_hash),
+        }
+        canonical = "{" + ",".join(members[name] for name in _CANONICAL_ORDER) + "}"
+        digest = hashlib.sha256(canonical.encode()).hexdigest()
+        fields = {**self.fields, "seq": seq, "prev_hash": prev_hash, "hash": digest}
+        values = self._values | {
+            f.attname: f.get_db_prep_save(fields[f.attname], connection)
+            for f in _chain_model_fields()
+        }
+        return fields, [values[f.attname] for f in _model_fields()]
+
+
+@functools.cache
+def _model_fields() -> tuple[Any, ...]:
+    return tuple(f for f in AuditEvent._meta.concrete_fields if not f.primary_key)
+
+
+@functools.cache
+def _chain_model_fields() -> tuple[Any, ...]:
+    return tuple(f for f in _model_fields() if f.attname in _CHAIN_FIELDS)
+
+
+def prepare(fields: Mapping[str, Any]) -> PreparedEvent:
+    """Make an event ready to append (outside the lock: see ``PreparedEvent``)."""
+    return PreparedEvent(fields)
+
+
+def append(fields: dict[str, Any] | PreparedEvent) -> AuditEvent:
     """Append one event at the head of the chain, in the caller's transaction if there is one."""
     return append_many([fields])[0]
 
 
-def append_many(batch: Sequence[dict[str, Any]]) -> list[AuditEvent]:
+def append_many(batch: Sequence[dict[str, Any] | PreparedEvent]) -> list[AuditEvent]:
     """Append events in order at the head of the chain: the lock and head read, one INSERT.
 
     The audit write is on the path of every clinical page, so it is plain statements (read the
     head, insert) under the lock rather than ORM saves; values are still prepared by the model's
-    own fields, exactly as the ORM would. All events of a batch go in one multi-row INSERT: on
-    SQLite the write lock is held from BEGIN to COMMIT, and every statement under it is another
-    wait for the GIL (bench/README.md).
+    own fields, exactly as the ORM would — before the lock, except the chain's own (``prepare``).
+    All events of a batch go in one multi-row INSERT: on SQLite the write lock is held from
+    BEGIN to COMMIT, and every statement under it is another wait for the GIL
+    (bench/README.md).
     """
     events: list[AuditEvent] = []
     if not batch:
         return events
+    ready = [item if isinstance(item, PreparedEvent) else PreparedEvent(item) for item in batch]
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         head = _lock_and_read_head(cursor)
         seq, prev_hash = head if head else (0, GENESIS_HASH)
-        rows: list[dict[str, Any]] = []
-        for item in batch:
+        rows: list[tuple[dict[str, Any], list[Any]]] = []
+        for event in ready:
             seq += 1
-            # Microsecond precision survives both databases, so the hash recomputes exactly.
-            fields = {**item, "seq": seq, "prev_hash": prev_hash}
-            fields["occurred_at"] = fields["occurred_at"].astimezone(UTC)
-            fields["hash"] = prev_hash = compute_hash(fields)
-            rows.append(fields)
+            fields, values = event.at(seq, prev_hash)
+            prev_hash = fields["hash"]
+            rows.append((fields, values))
         ids: dict[int, int] = {}
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             chunk = rows[start : start + _ROWS_PER_INSERT]
-            sql, model_fields = _insert_sql(len(chunk), connection.vendor)
-            cursor.execute(
-                sql,
-                [
-                    f.get_db_prep_save(fields[f.attname], connection)
-                    for fields in chunk
-                    for f in model_fields
-                ],
-            )
+            sql = _insert_sql(len(chunk), connection.vendor)
+            cursor.execute(sql, [value for _, values in chunk for value in values])
             # RETURNING gives no order guarantee: match the ids back by seq.
             ids.update({row_seq: pk for pk, row_seq in cursor.fetchall()})
-        events = [AuditEvent(id=ids[fields["seq"]], **fields) for fields in rows]
+        events = [AuditEvent(id=ids[fields["seq"]], **fields) for fields, _ in rows]
     return events
 
 

@@ -20,7 +20,9 @@ from iptcare.core import request_context
 if TYPE_CHECKING:
     from iptcare.accounts.models import User
 
-_batch: ContextVar[list[dict[str, Any]] | None] = ContextVar("iptcare_audit_batch", default=None)
+_batch: ContextVar[list[chain.PreparedEvent] | None] = ContextVar(
+    "iptcare_audit_batch", default=None
+)
 
 
 @contextmanager
@@ -36,7 +38,7 @@ def batched() -> Iterator[None]:
     if _batch.get() is not None:
         yield
         return
-    pending: list[dict[str, Any]] = []
+    pending: list[chain.PreparedEvent] = []
     token = _batch.set(pending)
     try:
         yield
@@ -66,33 +68,86 @@ def record(
     Inside ``batched()`` and outside any transaction, the event is queued for the batch instead
     (and ``None`` is returned).
     """
+    event = prepare(
+        actor=actor,
+        action=action,
+        data_category=data_category,
+        outcome=outcome,
+        actor_role=actor_role,
+        actor_email=actor_email,
+        organisation_id=organisation_id,
+        client_id=client_id,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        purpose=purpose,
+        reason=reason,
+        detail=detail,
+    )
+    if event is None:
+        return None
+    pending = _batch.get()
+    if pending is not None and not connection.in_atomic_block:
+        pending.append(event)
+        return None
+    return chain.append(event)
+
+
+def prepare(
+    *,
+    actor: User | None,
+    action: Action,
+    data_category: DataCategory,
+    outcome: Outcome,
+    actor_role: str = "",
+    actor_email: str = "",
+    organisation_id: UUID | None = None,
+    client_id: UUID | None = None,
+    resource_type: str = "",
+    resource_id: str = "",
+    purpose: Purpose | str = "",
+    reason: str = "",
+    detail: dict[str, Any] | None = None,
+) -> chain.PreparedEvent | None:
+    """The event ``record`` would append, made ready now and appended later with
+    ``record_prepared`` (None while the audit trail is switched off).
+
+    For a write path that holds a lock from the start of its transaction (SQLite's writer):
+    everything but the event's place in the chain is computed before the lock is taken. The
+    event's time is the time of this call."""
     if not settings.IPTCARE_AUDIT_ENABLED:
         return None
     meta = request_context.current()
     org_id = organisation_id
     if org_id is None and actor is not None and actor.organisation is not None:
         org_id = actor.organisation.public_id
-    fields = {
-        "occurred_at": timezone.now(),
-        "actor_id": actor.public_id if actor is not None else None,
-        "actor_email": actor.email if actor is not None else actor_email,
-        "actor_role": actor_role,
-        "organisation_id": org_id,
-        "client_id": client_id,
-        "data_category": str(data_category),
-        "action": str(action),
-        "resource_type": resource_type,
-        "resource_id": resource_id,
-        "purpose": str(purpose),
-        "outcome": str(outcome),
-        "reason": reason[:500],
-        "request_id": meta.request_id,
-        "ip": meta.ip,
-        "user_agent": meta.user_agent,
-        "detail": detail or {},
-    }
-    pending = _batch.get()
-    if pending is not None and not connection.in_atomic_block:
-        pending.append(fields)
+    return chain.prepare(
+        {
+            "occurred_at": timezone.now(),
+            "actor_id": actor.public_id if actor is not None else None,
+            "actor_email": actor.email if actor is not None else actor_email,
+            "actor_role": actor_role,
+            "organisation_id": org_id,
+            "client_id": client_id,
+            "data_category": str(data_category),
+            "action": str(action),
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "purpose": str(purpose),
+            "outcome": str(outcome),
+            "reason": reason[:500],
+            "request_id": meta.request_id,
+            "ip": meta.ip,
+            "user_agent": meta.user_agent,
+            "detail": detail or {},
+        }
+    )
+
+
+def record_prepared(event: chain.PreparedEvent | None) -> AuditEvent | None:
+    """Append an event made by ``prepare``, in the caller's transaction (which must be open: the
+    event belongs to the work it records)."""
+    if event is None:
         return None
-    return chain.append(fields)
+    if not connection.in_atomic_block:
+        raise RuntimeError("record_prepared runs inside the transaction of the work it records.")
+    return chain.append(event)

@@ -22,8 +22,8 @@ from django.utils import timezone
 from iptcare.access.policy import authorize
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User, hash_token_secret
+from iptcare.audit import services as audit
 from iptcare.audit.models import Outcome
-from iptcare.audit.services import record
 from iptcare.clients.models import Client, Episode
 from iptcare.core.db.prepared import prepared, prepared_update
 from iptcare.core.db.writes import PreparedInsert
@@ -401,8 +401,9 @@ def link_submit(
     result = engine.score(instrument, answers, context=scoring_context(link.client))
     # Everything that needs no lock happens before the transaction: on SQLite the write lock is
     # taken at BEGIN and every other submit waits for it. So the administration, its alerts and
-    # the spending of the link are built *and compiled* here (iptcare.core.db.writes); under
-    # the lock only their statements run, then the audit event.
+    # the spending of the link are built *and compiled* here (iptcare.core.db.writes), and the
+    # audit event prepared (iptcare.audit.chain.PreparedEvent); under the lock only their
+    # statements run, and the event takes its place at the head of the chain.
     administration = _build(
         client=link.client,
         instrument=instrument,
@@ -425,6 +426,20 @@ def link_submit(
         else None
     )
     insert_alerts = alerts.insert_alerts(raised) if raised else None
+    event = audit.prepare(
+        actor=None,
+        actor_email="client (single-use link)",
+        action=Action.CREATE,
+        data_category=CATEGORY,
+        outcome=Outcome.ALLOWED,
+        organisation_id=link.organisation.public_id,
+        client_id=link.client.public_id,
+        resource_type="administration",
+        resource_id=str(administration.public_id),
+        purpose=Purpose.TREATMENT,
+        reason="completed by the client through a single-use link",
+        detail={"measure": instrument.code, "link": str(link.public_id)},
+    )
     now = timezone.now()
     with transaction.atomic():
         insert.execute()
@@ -438,20 +453,7 @@ def link_submit(
         if spent != 1:  # a second tab submitted first: nothing of this one is kept
             raise NotFound("This link has expired or has already been used.")
         link.used_at, link.administration = now, administration
-        record(
-            actor=None,
-            actor_email="client (single-use link)",
-            action=Action.CREATE,
-            data_category=CATEGORY,
-            outcome=Outcome.ALLOWED,
-            organisation_id=link.organisation.public_id,
-            client_id=link.client.public_id,
-            resource_type="administration",
-            resource_id=str(administration.public_id),
-            purpose=Purpose.TREATMENT,
-            reason="completed by the client through a single-use link",
-            detail={"measure": instrument.code, "link": str(link.public_id)},
-        )
+        audit.record_prepared(event)
     return administration
 
 

@@ -19,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from iptcare.accounts.models import User
+from iptcare.audit import chain
 from iptcare.audit.models import AuditEvent
 from iptcare.clients.models import Client, Episode
 from iptcare.core.errors import NotFound
@@ -184,3 +185,24 @@ def test_ignoring_conflicts_skips_only_uniqueness_conflicts(
     with pytest.raises(IntegrityError), transaction.atomic():
         Alert.objects.bulk_create([broken], ignore_conflicts=True)
     assert Alert.objects.count() == 1
+
+
+def test_the_audit_event_is_prepared_before_the_submit_takes_the_write_lock(
+    theo: User, client_record: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the event's place in the chain is computed under the lock (SQLite's writer is held
+    from the transaction's start): its JSON and column values are prepared before it."""
+    secret = _link_with_history(theo, client_record)
+    depths: list[int] = []
+    prepare_event = chain.PreparedEvent.__init__
+
+    def spy(self: chain.PreparedEvent, fields: Any) -> None:
+        depths.append(len(connection.atomic_blocks))
+        prepare_event(self, fields)
+
+    monkeypatch.setattr(chain.PreparedEvent, "__init__", spy)
+    outside = len(connection.atomic_blocks)
+    administration = services.link_submit(secret=secret, answers=NO_FLAG)
+    assert depths == [outside]
+    (event,) = AuditEvent.objects.filter(resource_id=str(administration.public_id))
+    assert event.actor_email == "client (single-use link)" and chain.verify().ok
