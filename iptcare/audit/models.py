@@ -25,11 +25,13 @@ GENESIS_HASH = "0" * 64
 class AuditEvent(models.Model):
     seq = models.BigIntegerField(unique=True, help_text="Position in the chain, from 1, no gaps.")
     occurred_at = models.DateTimeField(db_index=True)
-    actor_id = models.UUIDField(null=True, blank=True, db_index=True)
+    # actor_id and client_id are searched through the (…, occurred_at) indexes below, which
+    # serve a search by the column alone as well: no index of their own (ADR 0002, 2026-11-28).
+    actor_id = models.UUIDField(null=True, blank=True)
     actor_email = models.CharField(max_length=254, blank=True)
     actor_role = models.CharField(max_length=200, blank=True)
     organisation_id = models.UUIDField(null=True, blank=True, db_index=True)
-    client_id = models.UUIDField(null=True, blank=True, db_index=True)
+    client_id = models.UUIDField(null=True, blank=True)
     data_category = models.CharField(max_length=40, choices=DataCategory.choices)
     action = models.CharField(max_length=40, choices=Action.choices, db_index=True)
     resource_type = models.CharField(max_length=60, blank=True)
@@ -43,7 +45,9 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True, help_text="e.g. before/after of a change")
     # unique: two events can never claim the same predecessor, so the chain cannot fork.
     prev_hash = models.CharField(max_length=64, unique=True)
-    hash = models.CharField(max_length=64, unique=True)
+    # Not unique on its own: the hash covers seq, which is unique, so two events with one hash
+    # would already have been refused by seq (ADR 0002, 2026-11-28).
+    hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["seq"]

@@ -1,0 +1,101 @@
+"""Migration audit 0005: three B-trees fewer per audit event, nothing of the trail lost, the
+append-only triggers still in place, and the chain still unable to fork (ADR 0002)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+
+from iptcare.access.vocabulary import Action, DataCategory
+from iptcare.audit import chain
+from iptcare.audit.models import AuditEvent, Outcome
+from iptcare.audit.services import record
+
+BEFORE = [("audit", "0004_chain_head_function")]
+AFTER = [("audit", "0005_fewer_indexes")]
+
+
+def _migrate(target: list[tuple[str, str]]) -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(target)
+
+
+@pytest.fixture
+def at_0004() -> Iterator[None]:
+    _migrate(BEFORE)
+    try:
+        yield
+    finally:
+        _migrate(AFTER)
+
+
+def _write(n: int) -> None:
+    for i in range(n):
+        record(
+            actor=None,
+            actor_email=f"user{i}@example.org",
+            action=Action.VIEW,
+            data_category=DataCategory.DEMOGRAPHICS,
+            outcome=Outcome.ALLOWED,
+            reason=f"before the migration {i}",
+            detail={"i": i},
+        )
+
+
+def _indexed_columns() -> dict[tuple[str, ...], bool]:
+    """The audit table's indexed column lists -> whether any index on them is unique
+    (PostgreSQL adds a second, pattern-ops index to an indexed text column)."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, AuditEvent._meta.db_table)
+    indexed: dict[tuple[str, ...], bool] = {}
+    for c in constraints.values():
+        if (c["index"] or c["unique"]) and not c["primary_key"]:
+            columns = tuple(c["columns"])
+            indexed[columns] = indexed.get(columns, False) or bool(c["unique"])
+    return indexed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_every_event_and_drops_three_indexes(at_0004: None) -> None:
+    before = _indexed_columns()
+    assert before[("hash",)] is True
+    assert ("actor_id",) in before and ("client_id",) in before
+    _write(5)
+    rows = list(AuditEvent.objects.order_by("seq").values_list("seq", "hash", "reason"))
+
+    _migrate(AFTER)
+
+    assert list(AuditEvent.objects.order_by("seq").values_list("seq", "hash", "reason")) == rows
+    assert chain.verify().ok
+    after = _indexed_columns()
+    assert set(before) - set(after) == {("hash",), ("actor_id",), ("client_id",)}
+    assert set(after) <= set(before)
+    assert after[("seq",)] is True and after[("prev_hash",)] is True
+    assert ("actor_id", "occurred_at") in after and ("client_id", "occurred_at") in after
+    # The append-only triggers survived the table's rebuild.
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(seq=1).update(reason="edited")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(seq=5).delete()
+    _write(1)
+    assert chain.verify().ok and AuditEvent.objects.count() == 6
+
+
+@pytest.mark.django_db
+def test_a_second_writer_at_the_same_place_still_fails_rather_than_fork() -> None:
+    """What UNIQUE on ``hash`` used to add is covered: an event that claims a taken ``seq`` or
+    a taken predecessor is refused."""
+    _write(2)
+    head = AuditEvent.objects.get(seq=2)
+    fork = chain.prepare(
+        {name: getattr(head, name) for name in chain.HASHED_FIELDS} | {"reason": "a fork"}
+    )
+    for seq, prev_hash in ((2, AuditEvent.objects.get(seq=1).hash), (3, head.prev_hash)):
+        _, values = fork.at(seq, prev_hash)
+        with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(chain._insert_sql(1, connection.vendor), values)
+    assert AuditEvent.objects.count() == 2 and chain.verify().ok
