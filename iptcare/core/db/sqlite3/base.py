@@ -29,7 +29,8 @@ in a process drops every POSIX lock SQLite holds on it there, and the next conne
 would rebuild the shared index under the others — seen as SIGBUS.)
 
 It also makes ``bulk_create(ignore_conflicts=True)`` ignore uniqueness conflicts only, as on
-PostgreSQL (``DatabaseOperations`` below).
+PostgreSQL (``DatabaseOperations`` below), and remembers each statement's conversion to
+SQLite's parameter style (``CursorWrapper``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from django.db.backends.sqlite3 import base, creation, operations
@@ -69,6 +72,28 @@ class DatabaseOperations(operations.DatabaseOperations):
         return str(
             super().on_conflict_suffix_sql(fields, on_conflict, update_fields, unique_fields)
         )
+
+
+@lru_cache(maxsize=2048)
+def _qmark(query: str) -> str:
+    """Django's "format" to SQLite's "qmark" parameter style, as ``SQLiteCursorWrapper`` does."""
+    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
+class CursorWrapper(base.SQLiteCursorWrapper):
+    """Django's cursor, converting each distinct statement's parameter style once.
+
+    Django rewrites every ``%s`` to ``?`` with a regular expression on every execution; the hot
+    paths run the same few statements (prepared queries, ``iptcare.core.db.prepared``), some of
+    them long, on every request, and under the writer lock. Statements without parameters and
+    with named ("pyformat") parameters take Django's own path unchanged."""
+
+    def execute(self, query: str, params: Any = None) -> Any:
+        if params is None:
+            return sqlite3.Cursor.execute(self, query)
+        if isinstance(params, Mapping):
+            return super().execute(query, params)
+        return sqlite3.Cursor.execute(self, _qmark(query), params)
 
 
 class DatabaseCreation(creation.DatabaseCreation):
@@ -126,6 +151,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super().__init__(*args, **kwargs)
         self._writelock_fd: int | None = None
         self._writelock_held = False
+
+    def create_cursor(self, name: str | None = None) -> Any:
+        return self.connection.cursor(factory=CursorWrapper)
 
     def get_new_connection(self, conn_params: Any) -> Any:
         connection = super().get_new_connection(conn_params)
