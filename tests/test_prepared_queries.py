@@ -91,6 +91,35 @@ def test_compiled_once_then_one_statement_per_run(
     assert len(calls) == built
 
 
+def test_row_converters_are_worked_out_once_per_connection(
+    org: Organisation, northside: Program, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows still come back converted (dates, UUIDs, annotations), as the ORM converts them,
+    while Django's ``get_converters`` runs once for the compiled query on this connection."""
+    monkeypatch.setattr(prepared_module, "VERIFY", False)  # as in production
+    clients, build = _by_key(org, northside)
+    query = prepared(build, public_id=uuid.UUID)
+    from django.db.models.sql.compiler import SQLCompiler
+
+    worked_out: list[int] = []
+    original = SQLCompiler.get_converters
+
+    def counting(self: SQLCompiler, expressions: Any) -> Any:
+        worked_out.append(len(expressions))
+        return original(self, expressions)
+
+    monkeypatch.setattr(SQLCompiler, "get_converters", counting)
+    for c in [*clients, *clients]:
+        (got,) = query.all(public_id=c.public_id)
+        (want,) = list(build(c.public_id))
+        assert isinstance(got.public_id, uuid.UUID) and got.public_id == c.public_id
+        assert got.date_of_birth == want.date_of_birth and isinstance(got.date_of_birth, date)
+        assert got.created_at == want.created_at and got.created_at.tzinfo is not None
+        assert got.episodes_n == want.episodes_n  # type: ignore[attr-defined]
+    prepared_runs = len(worked_out) - len(clients) * 2  # the ORM's own runs above work it out
+    assert prepared_runs == 1
+
+
 def test_each_parameter_type_reaches_its_own_slots(org: Organisation, northside: Program) -> None:
     clients = _clients(org, northside, 5)
 

@@ -21,7 +21,8 @@ that cannot be prepared safely fails loudly in the tests instead of running wron
 
 Later runs clone the compiled queryset, put the real values into their slots and run Django's
 own row handling (model instances, ``select_related``, annotations, ``values_list``), skipping
-only the building and compiling. Results are plain lists: a prepared query cannot be chained.
+only the building and compiling, and working out which converter each column needs (once per
+connection). Results are plain lists: a prepared query cannot be chained.
 
 In the test suite (``VERIFY``, set by tests/conftest.py) every run also builds and compiles the
 ordinary queryset from the real values and requires the same SQL and parameters, so each
@@ -37,8 +38,9 @@ from __future__ import annotations
 
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -121,6 +123,11 @@ class _Compiled:
     annotation_col_map: Any
     col_count: int
     has_extra_select: bool
+    # The row converters Django derives from ``select`` for each connection (their functions
+    # may be bound to it), kept for as long as that connection object lives.
+    converters: weakref.WeakKeyDictionary[Any, tuple[tuple[int, ...], Any]] = field(
+        default_factory=weakref.WeakKeyDictionary, compare=False
+    )
 
 
 class PreparedQuery(Generic[T]):
@@ -166,6 +173,9 @@ class PreparedQuery(Generic[T]):
             compiler.col_count = compiled.col_count
             compiler.has_extra_select = compiled.has_extra_select
             compiler.as_sql = lambda *args, **kwargs: (sql, params)
+            compiler.get_converters = lambda expressions: _converters(
+                compiled, compiler, connection, expressions
+            )
             return compiler
 
         query.get_compiler = get_compiler
@@ -278,6 +288,21 @@ class PreparedQuery(Generic[T]):
             raise ImproperlyConfigured(
                 f"Prepared query: cannot be built from sample values ({exc})."
             ) from exc
+
+
+def _converters(compiled: _Compiled, compiler: Any, connection: Any, expressions: Any) -> Any:
+    """``compiler.get_converters(expressions)``, worked out once per compiled query, connection
+    and list of expressions (always ``compiled.select``'s when Django reads rows, so always the
+    same). Checked against Django's own on every run in the test suite (``VERIFY``)."""
+    key = tuple(map(id, expressions))
+    cached = compiled.converters.get(connection)
+    if cached is not None and cached[0] == key and not VERIFY:
+        return cached[1]
+    fresh = type(compiler).get_converters(compiler, expressions)
+    if cached is not None and cached[0] == key and cached[1] != fresh:
+        raise AssertionError(f"Prepared query: converters differ: {cached[1]!r} {fresh!r}")
+    compiled.converters[connection] = (key, fresh)
+    return fresh
 
 
 def _slot_for(
