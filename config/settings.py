@@ -160,7 +160,8 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 # Default: the embedded SQLite file. WAL lets readers work while one writer commits;
-# synchronous=FULL makes every acknowledged commit durable ("nothing is lost");
+# synchronous=FULL makes every acknowledged commit durable ("nothing is lost") — inside a
+# transaction the backend syncs the log itself, after the writer lock (ADR 0005);
 # IMMEDIATE transactions take the write lock at BEGIN so that read-then-write blocks (the audit
 # hash chain) cannot interleave.
 SQLITE_PATH = VAR_DIR / "iptcare.sqlite3"

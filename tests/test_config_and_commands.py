@@ -80,14 +80,19 @@ def test_bad_boolean_in_the_environment_is_a_clear_error(tmp_path: Path) -> None
     assert result.returncode != 0 and "IPTCARE_REQUIRE_MFA must be a boolean" in result.stderr
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_sqlite_runs_in_wal_mode_with_full_sync() -> None:
+    """FULL outside this backend's transactions; inside one NORMAL, because the backend syncs
+    the log itself when it commits (ADR 0005; tests/test_sqlite_durability.py)."""
     if connection.vendor != "sqlite":
         assert connection.vendor == "postgresql"
         return
     with connection.cursor() as cursor:
         assert cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert cursor.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        with transaction.atomic():
+            assert cursor.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert cursor.execute("PRAGMA synchronous").fetchone()[0] == 2
 
 
 @pytest.mark.django_db

@@ -28,6 +28,23 @@ only what no reader still needs; SQLite lets one run at a time and the others re
 in a process drops every POSIX lock SQLite holds on it there, and the next connection elsewhere
 would rebuild the shared index under the others — seen as SIGBUS.)
 
+The log is made durable after the lock is released, not under it (ADR 0005, 2026-11-28). With
+``synchronous=FULL`` SQLite fsyncs the log inside ``COMMIT``, while this backend holds the
+writer lock; under load the holder then also waits for a CPU after the fsync, and the lock was
+held twice as long as alone (bench/README.md). So a transaction of this backend commits with
+``synchronous=NORMAL`` (the log is written, not synced) and the committing connection then
+fsyncs the log file itself, after dropping the writer lock and before ``commit()`` returns:
+the caller — and so whoever the request answers — hears of a commit only once it is on disk,
+as before. The next writer meanwhile writes its own pages; its fsync (or this one) covers both,
+since the log is one file written in order. A failed fsync raises, so nothing is reported as
+saved that may not be. Every other write (autocommit statements) stays ``synchronous=FULL``.
+What changes: another connection may *read* a transaction up to one fsync before it is durable
+(a crash in that instant loses a write nobody was told had succeeded). SQLite holds no lock on
+the log file, so opening and closing a descriptor on it is safe (unlike ``-shm``, below); while
+the connection is open SQLite keeps its shared lock on the database, so the log is never
+deleted under the descriptor, and a log that was deleted or replaced has been checkpointed
+into the database file and synced first.
+
 It also makes ``bulk_create(ignore_conflicts=True)`` ignore uniqueness conflicts only, as on
 PostgreSQL (``DatabaseOperations`` below), and remembers each statement's conversion to
 SQLite's parameter style (``CursorWrapper``).
@@ -42,12 +59,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from django.db.backends.sqlite3 import base, creation, operations
 from django.db.models.constants import OnConflict
+from django.db.utils import OperationalError
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +130,8 @@ class DatabaseCreation(creation.DatabaseCreation):
 # 1,000 pages per checkpoint; more often with more workers, each copying less.
 CHECKPOINT_EVERY = 100
 CHECKPOINT_SECONDS = 30.0
+# PRAGMA synchronous levels.
+NORMAL, FULL = 1, 2
 # SQLite's automatic checkpoint, still run inside COMMIT, only past this many pages of log.
 AUTOCHECKPOINT_PAGES = 4_000
 
@@ -151,6 +172,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super().__init__(*args, **kwargs)
         self._writelock_fd: int | None = None
         self._writelock_held = False
+        self._wal_fd: int | None = None
+        self._wal_mode = False
 
     def create_cursor(self, name: str | None = None) -> Any:
         return self.connection.cursor(factory=CursorWrapper)
@@ -159,7 +182,35 @@ class DatabaseWrapper(base.DatabaseWrapper):
         connection = super().get_new_connection(conn_params)
         if self._writelock_path() is not None:
             connection.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+        # Checked once: the log is synced after the lock only where there is a log (module
+        # docstring) and where the connection was asked for FULL durability in the first place.
+        mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+        sync = connection.execute("PRAGMA synchronous").fetchone()[0]
+        self._wal_mode = (
+            self._writelock_path() is not None and str(mode).lower() == "wal" and sync == FULL
+        )
         return connection
+
+    def _flush_log(self) -> None:
+        """fsync the log file (module docstring): every transaction committed to it so far,
+        this connection's included, is on disk when this returns."""
+        path = f"{self.settings_dict['NAME']}-wal"
+        try:
+            if self._wal_fd is not None and os.fstat(self._wal_fd).st_ino != os.stat(path).st_ino:
+                self._close_log()  # replaced (after a checkpoint that synced the database)
+            if self._wal_fd is None:
+                self._wal_fd = os.open(path, os.O_RDONLY)
+            os.fsync(self._wal_fd)
+        except FileNotFoundError:
+            # Deleted only after a complete checkpoint has synced everything into the database.
+            self._close_log()
+        except OSError as exc:
+            raise OperationalError(f"the database log could not be synced: {exc}") from exc
+
+    def _close_log(self) -> None:
+        if self._wal_fd is not None:
+            fd, self._wal_fd = self._wal_fd, None
+            os.close(fd)
 
     def _checkpoint_if_due(self) -> None:
         """The passive checkpoint, with the writer lock free, when ``checkpoint_due``. Never
@@ -195,20 +246,34 @@ class DatabaseWrapper(base.DatabaseWrapper):
             fcntl.flock(self._writelock_fd, fcntl.LOCK_UN)
         self._writelock_held = False
 
+    def _set_synchronous(self, level: int) -> None:
+        if self.connection is not None:
+            self.connection.execute(f"PRAGMA synchronous={level}")
+
     def _start_transaction_under_autocommit(self) -> None:
         self._acquire_writelock()
         try:
+            if self._wal_mode and self._writelock_held:
+                self._set_synchronous(NORMAL)  # synced by _commit, after the lock
             super()._start_transaction_under_autocommit()  # type: ignore[misc]
         except BaseException:
-            self._release_writelock()
+            self._end_transaction()
             raise
 
     def _commit(self) -> None:
+        flush = self._wal_mode and self._writelock_held
         try:
             super()._commit()  # type: ignore[misc]
-        finally:
-            held = self._writelock_held
-            self._release_writelock()
+        except BaseException:
+            self._end_transaction()
+            raise
+        held = self._writelock_held
+        self._release_writelock()
+        if flush:
+            try:
+                self._flush_log()
+            finally:
+                self._set_synchronous(FULL)
         if held:
             self._checkpoint_if_due()
 
@@ -216,13 +281,23 @@ class DatabaseWrapper(base.DatabaseWrapper):
         try:
             super()._rollback()  # type: ignore[misc]
         finally:
-            self._release_writelock()
+            self._end_transaction()
+
+    def _end_transaction(self) -> None:
+        """Drop the writer lock and put back FULL durability without syncing (nothing was
+        committed)."""
+        restore = self._wal_mode and self._writelock_held
+        self._release_writelock()
+        if restore:
+            with suppress(sqlite3.Error):
+                self._set_synchronous(FULL)
 
     def _close(self) -> None:
         try:
             super()._close()  # type: ignore[misc]
         finally:
             self._release_writelock()
+            self._close_log()
             if self._writelock_fd is not None:
                 os.close(self._writelock_fd)
                 self._writelock_fd = None
