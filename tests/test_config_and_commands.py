@@ -96,6 +96,25 @@ def test_sqlite_runs_in_wal_mode_with_full_sync() -> None:
 
 
 @pytest.mark.django_db
+def test_healthz_says_when_a_failed_log_sync_has_stopped_writes() -> None:
+    """docs/configuration.md: after a failed fsync of SQLite's log every writer stops and the
+    health check answers 503 until the marker is removed."""
+    if connection.vendor != "sqlite":
+        assert connection.vendor == "postgresql" and not hasattr(connection, "writes_refused")
+        return
+    connection.ensure_connection()
+    marker = Path(f"{connection.settings_dict['NAME']}.sync-failed")
+    marker.write_text("2026-11-28T00:00:00Z [Errno 5] Input/output error\n")
+    try:
+        response = HttpClient().get("/healthz")
+        assert response.status_code == 503
+        assert response.json() == {"status": "unavailable", "database": "writes refused"}
+    finally:
+        marker.unlink()
+    assert HttpClient().get("/healthz").status_code == 200
+
+
+@pytest.mark.django_db
 def test_healthz_answers_when_the_database_does() -> None:
     response = HttpClient().get("/healthz")
     assert response.status_code == 200

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db.utils import OperationalError
+from django.db.utils import IntegrityError, OperationalError
 
 from iptcare.core.db.sqlite3 import base as sqlite_backend
 from iptcare.core.db.sqlite3.base import DatabaseWrapper
@@ -98,10 +98,13 @@ def test_writes_outside_a_transaction_keep_sqlites_own_full_sync(
     assert _synchronous(wrapper) == sqlite_backend.FULL
 
 
-def test_a_failed_sync_is_an_error_from_commit(
+def test_a_failed_sync_is_an_error_from_commit_and_stops_every_writer(
     wrapper: DatabaseWrapper, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Nothing is reported as saved that may not be on disk: the caller's commit raises."""
+    """Nothing is reported as saved that may not be on disk: the caller's commit raises. The
+    commit is already visible (the log was written, only its sync failed), so no later write
+    may be added after it: every transaction is refused until an operator removes the marker
+    (docs/configuration.md)."""
 
     def failing(fd: int) -> None:
         raise OSError(5, "Input/output error")
@@ -113,9 +116,77 @@ def test_a_failed_sync_is_an_error_from_commit(
         wrapper.commit()
     assert writelock_is_free(f"{db_path}.writelock")
     assert _synchronous(wrapper) == sqlite_backend.FULL
+    assert _rows(db_path) == ["unsure"]  # visible, which is why writers stop
+    marker = Path(f"{db_path}.sync-failed")
+    assert "Input/output error" in marker.read_text() and wrapper.writes_refused()
+
+    monkeypatch.undo()
+    with pytest.raises(OperationalError, match="writes are refused"):
+        wrapper._start_transaction_under_autocommit()
+    assert writelock_is_free(f"{db_path}.writelock")
+    assert _synchronous(wrapper) == sqlite_backend.FULL
+    marker.unlink()  # the operator has checked the disk
+    wrapper._start_transaction_under_autocommit()
+    _insert(wrapper, "after the check")
+    wrapper.commit()
+    assert _rows(db_path) == ["unsure", "after the check"] and not wrapper.writes_refused()
 
 
-def test_a_replaced_log_file_is_opened_again(
+def test_a_commit_that_fails_in_sqlite_leaves_full_durability_after_its_rollback(
+    wrapper: DatabaseWrapper, db_path: Path
+) -> None:
+    """Django's foreign keys are checked at COMMIT (deferred): a COMMIT that fails leaves the
+    transaction open, where SQLite refuses to change ``synchronous``; the ROLLBACK that follows
+    must put FULL back, or later autocommit writes would go unsynced."""
+    with wrapper.cursor() as cursor:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(
+            "CREATE TABLE child (id INTEGER PRIMARY KEY, t_id INTEGER REFERENCES t (id) "
+            "DEFERRABLE INITIALLY DEFERRED)"
+        )
+    wrapper._start_transaction_under_autocommit()
+    with wrapper.cursor() as cursor:
+        cursor.execute("INSERT INTO child (t_id) VALUES (%s)", [999])  # no such row in t
+    with pytest.raises(IntegrityError):
+        wrapper.commit()
+    assert writelock_is_free(f"{db_path}.writelock")
+    wrapper.rollback()
+    assert _synchronous(wrapper) == sqlite_backend.FULL
+    _insert(wrapper, "autocommit")
+    assert _rows(db_path) == ["autocommit"] and _synchronous(wrapper) == sqlite_backend.FULL
+
+
+def test_the_log_of_a_database_reached_through_a_symlink_is_the_one_synced(
+    tmp_path: Path, django_db_blocker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite resolves links and writes its log beside the real file, not beside NAME."""
+    real = tmp_path / "real" / "db.sqlite3"
+    real.parent.mkdir()
+    link = tmp_path / "link.sqlite3"
+    sqlite3.connect(real).close()
+    link.symlink_to(real)
+    django_db_blocker.unblock()
+    wrapper = scratch_sqlite(link, init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+    synced: list[int] = []
+    fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.fstat(fd).st_ino)
+        fsync(fd)
+
+    monkeypatch.setattr(sqlite_backend.os, "fsync", spy)
+    try:
+        wrapper._start_transaction_under_autocommit()
+        _insert(wrapper, "through the link")
+        wrapper.commit()
+        assert synced == [os.stat(f"{real}-wal").st_ino]
+        assert not Path(f"{link}-wal").exists()
+    finally:
+        wrapper.close()
+        django_db_blocker.restore()
+
+
+def test_a_descriptor_that_no_longer_names_the_log_is_opened_again(
     wrapper: DatabaseWrapper, db_path: Path, tmp_path: Path
 ) -> None:
     wrapper._start_transaction_under_autocommit()
@@ -124,16 +195,24 @@ def test_a_replaced_log_file_is_opened_again(
     stale = os.open(tmp_path / "stale", os.O_RDWR | os.O_CREAT)
     assert wrapper._wal_fd is not None
     os.close(wrapper._wal_fd)
-    wrapper._wal_fd = stale  # as if the log had been deleted and made again
+    wrapper._wal_fd = stale  # a descriptor of another file
     wrapper._start_transaction_under_autocommit()
     _insert(wrapper, "two")
     wrapper.commit()
-    assert (
-        wrapper._wal_fd != stale
-        or os.fstat(wrapper._wal_fd).st_ino != os.stat(tmp_path / "stale").st_ino
-    )
+    assert wrapper._wal_fd is not None
     assert os.fstat(wrapper._wal_fd).st_ino == os.stat(f"{db_path}-wal").st_ino
     assert _rows(db_path) == ["one", "two"]
+
+
+def test_a_log_that_cannot_be_found_is_an_error_not_a_silent_success(
+    wrapper: DatabaseWrapper, tmp_path: Path
+) -> None:
+    wrapper._start_transaction_under_autocommit()
+    wrapper._log_path = str(tmp_path / "elsewhere-wal")  # as a wrong path would be
+    _insert(wrapper, "x")
+    with pytest.raises(OperationalError, match="could not be opened"):
+        wrapper.commit()
+    assert _synchronous(wrapper) == sqlite_backend.FULL
 
 
 def test_closing_the_connection_closes_the_log_descriptor(wrapper: DatabaseWrapper) -> None:

@@ -35,15 +35,20 @@ held twice as long as alone (bench/README.md). So a transaction of this backend 
 ``synchronous=NORMAL`` (the log is written, not synced) and the committing connection then
 fsyncs the log file itself, after dropping the writer lock and before ``commit()`` returns:
 the caller — and so whoever the request answers — hears of a commit only once it is on disk,
-as before. The next writer meanwhile writes its own pages; its fsync (or this one) covers both,
-since the log is one file written in order. A failed fsync raises, so nothing is reported as
-saved that may not be. Every other write (autocommit statements) stays ``synchronous=FULL``.
-What changes: another connection may *read* a transaction up to one fsync before it is durable
-(a crash in that instant loses a write nobody was told had succeeded). SQLite holds no lock on
-the log file, so opening and closing a descriptor on it is safe (unlike ``-shm``, below); while
-the connection is open SQLite keeps its shared lock on the database, so the log is never
-deleted under the descriptor, and a log that was deleted or replaced has been checkpointed
-into the database file and synced first.
+as before (early lock release). The next writer meanwhile writes its own pages; the log is one
+file written in order, so a sync covers every commit before it. ``synchronous`` is FULL again
+as soon as the transaction ends (after the ROLLBACK that follows a failed COMMIT too; a
+connection where it cannot be restored is closed), so autocommit statements are synced by
+SQLite as before. The log is the one beside the file SQLite opened (``PRAGMA database_list``,
+links resolved); not finding it is an error, never a silent success. A failed fsync raises and
+stops every writer of every process (``<database>.sync-failed``, docs/configuration.md): the
+commit is already visible, and later commits must not be written after pages the disk may have
+dropped. What changes, by decision: another connection may *read* a commit for up to one fsync
+before it is durable; a crash in that instant loses a write whose author was never told it
+succeeded, and a reader may have seen it. SQLite holds no lock on the log file, so opening and
+closing a descriptor on it is safe (unlike ``-shm``, below); while the connection is open SQLite
+keeps its shared lock on the database, so the log is not deleted under the descriptor, which is
+checked against the file on every commit all the same.
 
 It also makes ``bulk_create(ignore_conflicts=True)`` ignore uniqueness conflicts only, as on
 PostgreSQL (``DatabaseOperations`` below), and remembers each statement's conversion to
@@ -174,6 +179,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._writelock_held = False
         self._wal_fd: int | None = None
         self._wal_mode = False
+        self._log_path: str | None = None
+        self._sync_lowered = False  # synchronous=NORMAL set by this backend, not yet restored
 
     def create_cursor(self, name: str | None = None) -> Any:
         return self.connection.cursor(factory=CursorWrapper)
@@ -189,23 +196,50 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._wal_mode = (
             self._writelock_path() is not None and str(mode).lower() == "wal" and sync == FULL
         )
+        # The log lies beside the database file SQLite opened, links resolved (not NAME).
+        files = {name: path for _, name, path in connection.execute("PRAGMA database_list")}
+        self._log_path = f"{files['main']}-wal" if self._wal_mode else None
         return connection
 
     def _flush_log(self) -> None:
         """fsync the log file (module docstring): every transaction committed to it so far,
-        this connection's included, is on disk when this returns."""
-        path = f"{self.settings_dict['NAME']}-wal"
+        this connection's included, is on disk when this returns. Any failure raises; a failed
+        fsync also stops every writer (``_refuse_writes_after_failed_sync``)."""
+        path = self._log_path
+        if path is None:
+            raise OperationalError("the database log was not found")
         try:
             if self._wal_fd is not None and os.fstat(self._wal_fd).st_ino != os.stat(path).st_ino:
-                self._close_log()  # replaced (after a checkpoint that synced the database)
+                self._close_log()  # no longer the log SQLite writes
             if self._wal_fd is None:
                 self._wal_fd = os.open(path, os.O_RDONLY)
-            os.fsync(self._wal_fd)
-        except FileNotFoundError:
-            # Deleted only after a complete checkpoint has synced everything into the database.
-            self._close_log()
         except OSError as exc:
+            # While this connection is open SQLite keeps the log; missing means something is
+            # wrong, so the commit is not reported as durable.
+            raise OperationalError(f"the database log could not be opened: {exc}") from exc
+        try:
+            os.fsync(self._wal_fd)
+        except OSError as exc:
+            self._refuse_writes_after_failed_sync(exc)
             raise OperationalError(f"the database log could not be synced: {exc}") from exc
+
+    def _sync_failed_path(self) -> str:
+        return f"{self.settings_dict['NAME']}.sync-failed"
+
+    def _refuse_writes_after_failed_sync(self, exc: OSError) -> None:
+        """After a failed fsync the commit is already visible to other connections, and Linux
+        may have dropped the pages it could not write: later commits would be written after a
+        hole in the log, and be lost with it in a crash. So every writer of every process stops
+        (fail-stop, as PostgreSQL does after a failed fsync): a marker beside the database
+        refuses every transaction of this backend until an operator has checked the disk and
+        removed it (docs/configuration.md)."""
+        logger.critical("fsync of the SQLite log failed; writes are refused: %s", exc)
+        with suppress(OSError), open(self._sync_failed_path(), "a") as marker:
+            marker.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {exc}\n")
+
+    def writes_refused(self) -> bool:
+        """Whether a failed sync of the log has stopped every writer (the health check says)."""
+        return self._log_path is not None and os.path.exists(self._sync_failed_path())
 
     def _close_log(self) -> None:
         if self._wal_fd is not None:
@@ -246,34 +280,60 @@ class DatabaseWrapper(base.DatabaseWrapper):
             fcntl.flock(self._writelock_fd, fcntl.LOCK_UN)
         self._writelock_held = False
 
-    def _set_synchronous(self, level: int) -> None:
-        if self.connection is not None:
-            self.connection.execute(f"PRAGMA synchronous={level}")
+    def _lower_sync(self) -> None:
+        """NORMAL for this transaction: its log is synced by ``_commit``, after the lock."""
+        assert self.connection is not None
+        if self.writes_refused():
+            raise OperationalError(
+                "writes are refused: a sync of the database log failed earlier (see "
+                f"{self._sync_failed_path()} and docs/configuration.md)"
+            )
+        self.connection.execute(f"PRAGMA synchronous={NORMAL}")
+        self._sync_lowered = True
+
+    def _restore_sync(self) -> None:
+        """FULL again, once no transaction is open (SQLite refuses the change inside one). If
+        it cannot be restored, the connection is closed: it must not write on at NORMAL."""
+        if not self._sync_lowered or self.connection is None:
+            return
+        if self.connection.in_transaction:
+            return  # a failed COMMIT leaves it open: the ROLLBACK that follows restores
+        try:
+            self.connection.execute(f"PRAGMA synchronous={FULL}")
+        except sqlite3.Error as exc:
+            connection, self.connection = self.connection, None
+            self._sync_lowered = False
+            self._close_log()
+            with suppress(sqlite3.Error):
+                connection.close()
+            raise OperationalError(f"could not restore synchronous=FULL: {exc}") from exc
+        self._sync_lowered = False
 
     def _start_transaction_under_autocommit(self) -> None:
         self._acquire_writelock()
         try:
             if self._wal_mode and self._writelock_held:
-                self._set_synchronous(NORMAL)  # synced by _commit, after the lock
+                with self.wrap_database_errors:
+                    self._lower_sync()
             super()._start_transaction_under_autocommit()  # type: ignore[misc]
         except BaseException:
-            self._end_transaction()
+            self._release_writelock()
+            self._restore_sync()
             raise
 
     def _commit(self) -> None:
-        flush = self._wal_mode and self._writelock_held
         try:
             super()._commit()  # type: ignore[misc]
         except BaseException:
-            self._end_transaction()
+            self._release_writelock()  # the ROLLBACK that follows restores FULL
             raise
         held = self._writelock_held
         self._release_writelock()
-        if flush:
+        if self._sync_lowered:
             try:
                 self._flush_log()
             finally:
-                self._set_synchronous(FULL)
+                self._restore_sync()
         if held:
             self._checkpoint_if_due()
 
@@ -281,16 +341,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         try:
             super()._rollback()  # type: ignore[misc]
         finally:
-            self._end_transaction()
-
-    def _end_transaction(self) -> None:
-        """Drop the writer lock and put back FULL durability without syncing (nothing was
-        committed)."""
-        restore = self._wal_mode and self._writelock_held
-        self._release_writelock()
-        if restore:
-            with suppress(sqlite3.Error):
-                self._set_synchronous(FULL)
+            self._release_writelock()
+            self._restore_sync()
 
     def _close(self) -> None:
         try:
@@ -298,6 +350,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         finally:
             self._release_writelock()
             self._close_log()
+            self._sync_lowered = False  # a new connection starts at FULL (init_command)
             if self._writelock_fd is not None:
                 os.close(self._writelock_fd)
                 self._writelock_fd = None
