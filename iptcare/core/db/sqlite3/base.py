@@ -310,6 +310,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._sync_lowered = False
 
     def _start_transaction_under_autocommit(self) -> None:
+        self.ensure_connection()  # before deciding on the sync mode, which is per connection
         self._acquire_writelock()
         try:
             if self._wal_mode and self._writelock_held:
