@@ -246,3 +246,105 @@ def test_sqlite_holds_no_lock_on_the_log_file(wrapper: DatabaseWrapper, db_path:
     wrapper.commit()
     assert "-wal" not in locked
     assert {"database", "-shm"} <= locked  # the check sees SQLite's locks where they are
+
+
+def _fail_sync(monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(sqlite_backend.os, "fsync", failing)
+
+
+def test_after_a_failed_sync_autocommit_writes_are_refused_and_reads_go_on(
+    wrapper: DatabaseWrapper, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _insert(wrapper, "before")
+    _fail_sync(monkeypatch)
+    wrapper._start_transaction_under_autocommit()
+    _insert(wrapper, "unsure")
+    with pytest.raises(OperationalError):
+        wrapper.commit()
+    monkeypatch.undo()
+    with pytest.raises(OperationalError, match="writes are refused"):
+        _insert(wrapper, "autocommit")  # outside any transaction: SQLite would sync it itself
+    with wrapper.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM t WHERE v LIKE %s", ["%"])
+        assert cursor.fetchone() == (2,)
+    Path(f"{db_path}.sync-failed").unlink()
+    _insert(wrapper, "after the check")
+    assert _rows(db_path) == ["before", "unsure", "after the check"]
+
+
+def test_a_process_that_cannot_write_the_marker_still_stops_itself(
+    wrapper: DatabaseWrapper, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fail_sync(monkeypatch)
+    real_open = os.open
+
+    def no_marker(path: Any, *args: Any, **kwargs: Any) -> int:
+        if str(path).endswith(".sync-failed"):
+            raise OSError(30, "Read-only file system")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite_backend.os, "open", no_marker)
+    wrapper._start_transaction_under_autocommit()
+    _insert(wrapper, "unsure")
+    try:
+        with pytest.raises(OperationalError):
+            wrapper.commit()
+        assert not Path(f"{db_path}.sync-failed").exists() and wrapper.writes_refused()
+        with pytest.raises(OperationalError, match="writes are refused"):
+            wrapper._start_transaction_under_autocommit()
+    finally:
+        sqlite_backend._sync_failed.clear()  # as a restart of the process does
+
+
+def test_the_marker_lies_beside_the_real_file_for_every_path_to_it(
+    tmp_path: Path, django_db_blocker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = tmp_path / "real" / "db.sqlite3"
+    real.parent.mkdir()
+    link = tmp_path / "link.sqlite3"
+    sqlite3.connect(real).close()
+    link.symlink_to(real)
+    django_db_blocker.unblock()
+    init = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+    through_link = scratch_sqlite(link, init_command=init)
+    handler_free = sqlite_backend.DatabaseWrapper(
+        {**through_link.settings_dict, "NAME": str(real)}, alias="direct"
+    )
+    try:
+        _fail_sync(monkeypatch)
+        through_link._start_transaction_under_autocommit()
+        _insert(through_link, "unsure")
+        with pytest.raises(OperationalError):
+            through_link.commit()
+        assert Path(f"{real}.sync-failed").exists()
+        handler_free.ensure_connection()
+        assert handler_free.writes_refused()  # the process that opened the real path sees it
+    finally:
+        handler_free.close()
+        through_link.close()
+        django_db_blocker.restore()
+
+
+def test_an_interrupted_commit_is_rolled_back_unsynced_never_committed_silently(
+    wrapper: DatabaseWrapper, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception other than a database error out of COMMIT (KeyboardInterrupt, SystemExit):
+    Django's Atomic turns autocommit back on in its ``finally``, which in Python's sqlite3
+    would commit the open transaction, unsynced, at NORMAL."""
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    def interrupted(self: Any) -> None:
+        raise KeyboardInterrupt
+
+    wrapper.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+    _insert(wrapper, "interrupted")
+    monkeypatch.setattr(BaseDatabaseWrapper, "_commit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        wrapper.commit()
+    monkeypatch.undo()
+    wrapper.set_autocommit(True)
+    assert _rows(db_path) == [] and _synchronous(wrapper) == sqlite_backend.FULL
+    assert writelock_is_free(f"{db_path}.writelock")

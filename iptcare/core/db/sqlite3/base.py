@@ -104,6 +104,10 @@ def _qmark(query: str) -> str:
     return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
 
 
+# Statements that never write, as a statement outside a transaction begins.
+_READS = ("SELECT", "PRAGMA", "EXPLAIN")
+
+
 class CursorWrapper(base.SQLiteCursorWrapper):
     """Django's cursor, converting each distinct statement's parameter style once.
 
@@ -112,7 +116,18 @@ class CursorWrapper(base.SQLiteCursorWrapper):
     them long, on every request, and under the writer lock. Statements without parameters and
     with named ("pyformat") parameters take Django's own path unchanged."""
 
+    # Set by ``DatabaseWrapper.create_cursor``: whether a failed log sync stopped writes.
+    writes_refused: Any = None
+
     def execute(self, query: str, params: Any = None) -> Any:
+        if (
+            self.writes_refused is not None
+            and not self.connection.in_transaction
+            and not query.lstrip()[:7].upper().startswith(_READS)
+            and self.writes_refused()
+        ):
+            # An autocommit write (or a BEGIN) after a failed sync: refused like a transaction.
+            raise OperationalError("writes are refused: a sync of the database log failed")
         if params is None:
             return sqlite3.Cursor.execute(self, query)
         if isinstance(params, Mapping):
@@ -152,6 +167,8 @@ class _CheckpointClock:
 
 
 _checkpoint_clocks: dict[str, _CheckpointClock] = {}
+# Markers this process failed to create after a failed log sync: it stops writing all the same.
+_sync_failed: set[str] = set()
 _checkpoint_lock = threading.Lock()
 
 
@@ -180,10 +197,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._wal_fd: int | None = None
         self._wal_mode = False
         self._log_path: str | None = None
+        self._db_file: str | None = None
         self._sync_lowered = False  # synchronous=NORMAL set by this backend, not yet restored
 
     def create_cursor(self, name: str | None = None) -> Any:
-        return self.connection.cursor(factory=CursorWrapper)
+        cursor = self.connection.cursor(factory=CursorWrapper)
+        if self._log_path is not None:
+            cursor.writes_refused = self.writes_refused
+        return cursor
 
     def get_new_connection(self, conn_params: Any) -> Any:
         connection = super().get_new_connection(conn_params)
@@ -198,6 +219,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         )
         # The log lies beside the database file SQLite opened, links resolved (not NAME).
         files = {name: path for _, name, path in connection.execute("PRAGMA database_list")}
+        self._db_file = files["main"] if self._wal_mode else None
         self._log_path = f"{files['main']}-wal" if self._wal_mode else None
         return connection
 
@@ -224,7 +246,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
             raise OperationalError(f"the database log could not be synced: {exc}") from exc
 
     def _sync_failed_path(self) -> str:
-        return f"{self.settings_dict['NAME']}.sync-failed"
+        # Beside the file SQLite opened (links resolved), so every process finds the same one.
+        return f"{self._db_file or self.settings_dict['NAME']}.sync-failed"
 
     def _refuse_writes_after_failed_sync(self, exc: OSError) -> None:
         """After a failed fsync the commit is already visible to other connections, and Linux
@@ -234,12 +257,28 @@ class DatabaseWrapper(base.DatabaseWrapper):
         refuses every transaction of this backend until an operator has checked the disk and
         removed it (docs/configuration.md)."""
         logger.critical("fsync of the SQLite log failed; writes are refused: %s", exc)
-        with suppress(OSError), open(self._sync_failed_path(), "a") as marker:
-            marker.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {exc}\n")
+        path = self._sync_failed_path()
+        note = f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {exc}\n".encode()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError:
+            # This process stops all the same (until it is restarted); others cannot be told.
+            _sync_failed.add(path)
+            logger.critical("could not create %s: only this process stops writing", path)
+            return
+        try:
+            os.write(fd, note)
+        except OSError:
+            pass  # the marker exists, which is what stops the writers
+        finally:
+            os.close(fd)
 
     def writes_refused(self) -> bool:
         """Whether a failed sync of the log has stopped every writer (the health check says)."""
-        return self._log_path is not None and os.path.exists(self._sync_failed_path())
+        if self._log_path is None:
+            return False
+        path = self._sync_failed_path()
+        return path in _sync_failed or os.path.exists(path)
 
     def _close_log(self) -> None:
         if self._wal_fd is not None:
@@ -329,14 +368,33 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._release_writelock()  # the ROLLBACK that follows restores FULL
             raise
         held = self._writelock_held
-        self._release_writelock()
-        if self._sync_lowered:
-            try:
+        try:
+            self._release_writelock()
+            if self._sync_lowered:
                 self._flush_log()
-            finally:
-                self._restore_sync()
+        finally:
+            self._restore_sync()
         if held:
             self._checkpoint_if_due()
+
+    def _set_autocommit(self, autocommit: bool) -> None:
+        """Django's ``Atomic`` turns autocommit back on in its ``finally``, after an exception
+        other than a database error out of COMMIT too, with the transaction still open: Python's
+        sqlite3 would then commit it silently — unsynced. Roll it back first (it was never
+        reported as committed), then restore FULL."""
+        lowered_and_open = (
+            autocommit
+            and self._sync_lowered
+            and self.connection is not None
+            and self.connection.in_transaction
+        )
+        if lowered_and_open:
+            with suppress(sqlite3.Error):
+                self.connection.rollback()
+            self._release_writelock()
+        super()._set_autocommit(autocommit)  # type: ignore[misc]
+        if autocommit:
+            self._restore_sync()
 
     def _rollback(self) -> None:
         try:
@@ -352,6 +410,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._release_writelock()
             self._close_log()
             self._sync_lowered = False  # a new connection starts at FULL (init_command)
+            self._db_file = self._log_path = None
             if self._writelock_fd is not None:
                 os.close(self._writelock_fd)
                 self._writelock_fd = None
