@@ -26,12 +26,28 @@ def db_path(tmp_path: Path) -> Path:
 def wrapper(db_path: Path, django_db_blocker: Any) -> Iterator[DatabaseWrapper]:
     """Our backend on a scratch WAL database, configured as the app configures it."""
     django_db_blocker.unblock()
-    wrapper = scratch_sqlite(
-        db_path, init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-    )
+    wrapper = scratch_sqlite(db_path, init_command=WAL_FULL)
     yield wrapper
     wrapper.close()
     django_db_blocker.restore()
+
+
+@pytest.fixture
+def linked(tmp_path: Path, django_db_blocker: Any) -> Iterator[tuple[Path, DatabaseWrapper]]:
+    """A database file reached through a symlink: (the real file, our backend on the link)."""
+    real = tmp_path / "real" / "db.sqlite3"
+    real.parent.mkdir()
+    link = tmp_path / "link.sqlite3"
+    sqlite3.connect(real).close()
+    link.symlink_to(real)
+    django_db_blocker.unblock()
+    wrapper = scratch_sqlite(link, init_command=WAL_FULL)
+    yield real, wrapper
+    wrapper.close()
+    django_db_blocker.restore()
+
+
+WAL_FULL = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 
 
 def _synchronous(wrapper: DatabaseWrapper) -> int:
@@ -157,16 +173,10 @@ def test_a_commit_that_fails_in_sqlite_leaves_full_durability_after_its_rollback
 
 
 def test_the_log_of_a_database_reached_through_a_symlink_is_the_one_synced(
-    tmp_path: Path, django_db_blocker: Any, monkeypatch: pytest.MonkeyPatch
+    linked: tuple[Path, DatabaseWrapper], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SQLite resolves links and writes its log beside the real file, not beside NAME."""
-    real = tmp_path / "real" / "db.sqlite3"
-    real.parent.mkdir()
-    link = tmp_path / "link.sqlite3"
-    sqlite3.connect(real).close()
-    link.symlink_to(real)
-    django_db_blocker.unblock()
-    wrapper = scratch_sqlite(link, init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+    real, wrapper = linked
     synced: list[int] = []
     fsync = os.fsync
 
@@ -175,15 +185,11 @@ def test_the_log_of_a_database_reached_through_a_symlink_is_the_one_synced(
         fsync(fd)
 
     monkeypatch.setattr(sqlite_backend.os, "fsync", spy)
-    try:
-        wrapper._start_transaction_under_autocommit()
-        _insert(wrapper, "through the link")
-        wrapper.commit()
-        assert synced == [os.stat(f"{real}-wal").st_ino]
-        assert not Path(f"{link}-wal").exists()
-    finally:
-        wrapper.close()
-        django_db_blocker.restore()
+    wrapper._start_transaction_under_autocommit()
+    _insert(wrapper, "through the link")
+    wrapper.commit()
+    assert synced == [os.stat(f"{real}-wal").st_ino]
+    assert not Path(f"{wrapper.settings_dict['NAME']}-wal").exists()
 
 
 def test_a_descriptor_that_no_longer_names_the_log_is_opened_again(
@@ -300,17 +306,10 @@ def test_a_process_that_cannot_write_the_marker_still_stops_itself(
 
 
 def test_the_marker_lies_beside_the_real_file_for_every_path_to_it(
-    tmp_path: Path, django_db_blocker: Any, monkeypatch: pytest.MonkeyPatch
+    linked: tuple[Path, DatabaseWrapper], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = tmp_path / "real" / "db.sqlite3"
-    real.parent.mkdir()
-    link = tmp_path / "link.sqlite3"
-    sqlite3.connect(real).close()
-    link.symlink_to(real)
-    django_db_blocker.unblock()
-    init = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-    through_link = scratch_sqlite(link, init_command=init)
-    handler_free = sqlite_backend.DatabaseWrapper(
+    real, through_link = linked
+    direct = sqlite_backend.DatabaseWrapper(
         {**through_link.settings_dict, "NAME": str(real)}, alias="direct"
     )
     try:
@@ -320,12 +319,10 @@ def test_the_marker_lies_beside_the_real_file_for_every_path_to_it(
         with pytest.raises(OperationalError):
             through_link.commit()
         assert Path(f"{real}.sync-failed").exists()
-        handler_free.ensure_connection()
-        assert handler_free.writes_refused()  # the process that opened the real path sees it
+        direct.ensure_connection()
+        assert direct.writes_refused()  # a process that opened the real path sees it
     finally:
-        handler_free.close()
-        through_link.close()
-        django_db_blocker.restore()
+        direct.close()
 
 
 def test_an_interrupted_commit_is_rolled_back_unsynced_never_committed_silently(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Required, TypedDict, Unpack
 from uuid import UUID
 
 from django.conf import settings
@@ -47,42 +47,32 @@ def batched() -> Iterator[None]:
         chain.append_many(pending)
 
 
-def record(
-    *,
-    actor: User | None,
-    action: Action,
-    data_category: DataCategory,
-    outcome: Outcome,
-    actor_role: str = "",
-    actor_email: str = "",
-    organisation_id: UUID | None = None,
-    client_id: UUID | None = None,
-    resource_type: str = "",
-    resource_id: str = "",
-    purpose: Purpose | str = "",
-    reason: str = "",
-    detail: dict[str, Any] | None = None,
-) -> AuditEvent | None:
+class EventFields(TypedDict, total=False):
+    """What a caller says about an event (``record``, ``prepare``); the rest comes from the
+    request (``request_context``) and the chain."""
+
+    actor: Required[User | None]
+    action: Required[Action]
+    data_category: Required[DataCategory]
+    outcome: Required[Outcome]
+    actor_role: str
+    actor_email: str
+    organisation_id: UUID | None
+    client_id: UUID | None
+    resource_type: str
+    resource_id: str
+    purpose: Purpose | str
+    reason: str
+    detail: dict[str, Any] | None
+
+
+def record(**fields: Unpack[EventFields]) -> AuditEvent | None:
     """Append one event. Runs in the caller's transaction, so it commits or rolls back with it.
 
     Inside ``batched()`` and outside any transaction, the event is queued for the batch instead
     (and ``None`` is returned).
     """
-    event = prepare(
-        actor=actor,
-        action=action,
-        data_category=data_category,
-        outcome=outcome,
-        actor_role=actor_role,
-        actor_email=actor_email,
-        organisation_id=organisation_id,
-        client_id=client_id,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        purpose=purpose,
-        reason=reason,
-        detail=detail,
-    )
+    event = prepare(**fields)
     if event is None:
         return None
     pending = _batch.get()
@@ -92,22 +82,7 @@ def record(
     return chain.append(event)
 
 
-def prepare(
-    *,
-    actor: User | None,
-    action: Action,
-    data_category: DataCategory,
-    outcome: Outcome,
-    actor_role: str = "",
-    actor_email: str = "",
-    organisation_id: UUID | None = None,
-    client_id: UUID | None = None,
-    resource_type: str = "",
-    resource_id: str = "",
-    purpose: Purpose | str = "",
-    reason: str = "",
-    detail: dict[str, Any] | None = None,
-) -> chain.PreparedEvent | None:
+def prepare(**fields: Unpack[EventFields]) -> chain.PreparedEvent | None:
     """The event ``record`` would append, made ready now and appended later with
     ``record_prepared`` (None while the audit trail is switched off).
 
@@ -117,28 +92,29 @@ def prepare(
     if not settings.IPTCARE_AUDIT_ENABLED:
         return None
     meta = request_context.current()
-    org_id = organisation_id
+    actor = fields["actor"]
+    org_id = fields.get("organisation_id")
     if org_id is None and actor is not None and actor.organisation is not None:
         org_id = actor.organisation.public_id
     return chain.prepare(
         {
             "occurred_at": timezone.now(),
             "actor_id": actor.public_id if actor is not None else None,
-            "actor_email": actor.email if actor is not None else actor_email,
-            "actor_role": actor_role,
+            "actor_email": actor.email if actor is not None else fields.get("actor_email", ""),
+            "actor_role": fields.get("actor_role", ""),
             "organisation_id": org_id,
-            "client_id": client_id,
-            "data_category": str(data_category),
-            "action": str(action),
-            "resource_type": resource_type,
-            "resource_id": resource_id,
-            "purpose": str(purpose),
-            "outcome": str(outcome),
-            "reason": reason[:500],
+            "client_id": fields.get("client_id"),
+            "data_category": str(fields["data_category"]),
+            "action": str(fields["action"]),
+            "resource_type": fields.get("resource_type", ""),
+            "resource_id": fields.get("resource_id", ""),
+            "purpose": str(fields.get("purpose", "")),
+            "outcome": str(fields["outcome"]),
+            "reason": fields.get("reason", "")[:500],
             "request_id": meta.request_id,
             "ip": meta.ip,
             "user_agent": meta.user_agent,
-            "detail": detail or {},
+            "detail": fields.get("detail") or {},
         }
     )
 
