@@ -9,10 +9,9 @@ import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from iptcare.access.vocabulary import Action, DataCategory
 from iptcare.audit import chain
-from iptcare.audit.models import AuditEvent, Outcome
-from iptcare.audit.services import record
+from iptcare.audit.models import AuditEvent
+from tests.test_audit_chain import _write
 
 BEFORE = [("audit", "0004_chain_head_function")]
 AFTER = [("audit", "0005_fewer_indexes")]
@@ -31,19 +30,6 @@ def at_0004() -> Iterator[None]:
         yield
     finally:
         _migrate(AFTER)
-
-
-def _write(n: int) -> None:
-    for i in range(n):
-        record(
-            actor=None,
-            actor_email=f"user{i}@example.org",
-            action=Action.VIEW,
-            data_category=DataCategory.DEMOGRAPHICS,
-            outcome=Outcome.ALLOWED,
-            reason=f"before the migration {i}",
-            detail={"i": i},
-        )
 
 
 def _indexed_columns() -> dict[tuple[str, ...], bool]:
