@@ -17,7 +17,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from iptcare.access.vocabulary import Action, DataCategory
+from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.audit import chain, triggers
 from iptcare.audit.models import GENESIS_HASH, AuditEvent, Outcome
 from iptcare.audit.services import prepare, record, record_prepared
@@ -324,6 +324,8 @@ _JSON = st.recursive(
     seq=st.integers(min_value=1, max_value=2**62),
     prev_hash=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
     microsecond=st.integers(min_value=0, max_value=999_999),
+    action=st.sampled_from(list(Action)),
+    purpose=st.sampled_from(list(Purpose)) | _TEXT,
 )
 def test_a_prepared_event_hashes_as_the_finished_fields_do(
     actor_email: str,
@@ -335,6 +337,8 @@ def test_a_prepared_event_hashes_as_the_finished_fields_do(
     seq: int,
     prev_hash: str,
     microsecond: int,
+    action: Action,
+    purpose: Purpose | str,
 ) -> None:
     """``PreparedEvent`` writes the canonical JSON member by member before the lock; the hash
     must be exactly ``compute_hash`` of the finished event (or every new event breaks the
@@ -348,10 +352,10 @@ def test_a_prepared_event_hashes_as_the_finished_fields_do(
         "organisation_id": ids[1],
         "client_id": ids[2],
         "data_category": "clinical_record",
-        "action": "view",
+        "action": action,
         "resource_type": "client",
         "resource_id": "x",
-        "purpose": "treatment",
+        "purpose": purpose,
         "outcome": "allowed",
         "reason": reason,
         "request_id": "r",

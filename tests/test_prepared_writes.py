@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Model
+from django.db.models import Model, Value
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from iptcare.accounts.models import User
 from iptcare.clients.models import Client
 from iptcare.core.db import prepared as prepared_module
+from iptcare.core.db import writes
 from iptcare.core.db.prepared import ListOf, prepared_update
 from iptcare.core.db.writes import PreparedInsert
 from iptcare.core.models import Organisation
@@ -162,6 +163,62 @@ def test_ignore_conflicts_is_the_statement_bulk_create_sends(client_record: Clie
         ).execute()
     assert prepared_sql == orm_sql and len(orm_sql) == 1
     assert Alert.objects.count() == 2
+
+
+@pytest.fixture
+def no_verify(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run as production does: a reused INSERT is not compiled again to check it."""
+    monkeypatch.setattr(prepared_module, "VERIFY", False)
+
+
+def test_a_reused_insert_sends_what_the_orm_sends_and_stores_the_same_row(
+    client_record: Client, no_verify: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second insert of a shape reuses the first one's SQL text without compiling (the
+    compiler is made to fail), with its own values prepared as the compiler prepares them."""
+    PreparedInsert([_administration(client_record)]).execute()  # the shape is now known
+    by_orm = _administration(client_record, total=11.0)
+    with _sent() as orm_sql:
+        by_orm.save(force_insert=True)
+
+    def no_compile(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(PreparedInsert, "_compile", no_compile)
+    reused = _administration(client_record, total=11.0)
+    insert = PreparedInsert([reused])
+    with _sent() as reused_sql:
+        insert.execute()
+    assert reused_sql == orm_sql and len(orm_sql) == 1
+    assert _columns(reused) == _columns(by_orm)
+    stored = Administration.objects.get(pk=reused.pk)
+    assert stored.public_id == reused.public_id and stored.created_at == reused.created_at
+
+
+def test_a_value_that_is_an_expression_is_compiled_in_full(
+    client_record: Client, no_verify: None
+) -> None:
+    PreparedInsert([_administration(client_record)]).execute()  # the shape is now known
+    with_expression = _administration(client_record)
+    with_expression.total = Value(3.0) + Value(4.0)
+    PreparedInsert([with_expression]).execute()
+    assert Administration.objects.get(pk=with_expression.pk).total == 7.0
+
+
+def test_the_suite_checks_every_reuse_against_the_compiler(client_record: Client) -> None:
+    """Under VERIFY (the suite's setting), a reused text that is not the compiler's fails."""
+    assert prepared_module.VERIFY
+    PreparedInsert([_administration(client_record)]).execute()
+    key = next(k for k in writes._SQL if k[0] is Administration and not k[4])
+    good = writes._SQL[key]
+    try:
+        writes._SQL[key] = good.replace('"total"', '"band"', 1)
+        with pytest.raises(AssertionError, match="Reused INSERT differs"):
+            PreparedInsert([_administration(client_record)])
+    finally:
+        writes._SQL[key] = good
+    PreparedInsert([_administration(client_record)]).execute()
+    assert Administration.objects.count() == 2
 
 
 def test_insert_refuses_what_it_cannot_do(client_record: Client, org: Organisation) -> None:

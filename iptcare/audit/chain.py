@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from django.db import connection, transaction
@@ -103,9 +104,21 @@ _CANONICAL_ORDER = tuple(sorted(HASHED_FIELDS))
 
 
 def _member(name: str, value: Any) -> str:
-    """One member of the canonical JSON, ``"name":value``, as ``canonical_bytes`` writes it."""
+    """One member of the canonical JSON, ``"name":value``, as ``canonical_bytes`` writes it.
+
+    Names are plain ASCII; a string value is written by the function ``json.dumps`` itself
+    uses with ``ensure_ascii=False`` (``encode_basestring``), an integer as ``json.dumps``
+    writes it; anything else (``detail``) goes through ``json.dumps``. A member is written
+    about twenty times per event, on every audited request."""
+    canonical = _canonical_value(name, value)
+    if canonical is None:
+        return f'"{name}":null'
+    if isinstance(canonical, str):  # also a StrEnum (an action, a purpose), as json.dumps does
+        return f'"{name}":{encode_basestring(canonical)}'
+    if type(canonical) is int:  # not a bool
+        return f'"{name}":{int.__repr__(canonical)}'
     return json.dumps(
-        {name: _canonical_value(name, value)},
+        {name: canonical},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,

@@ -42,8 +42,9 @@ def questionnaire_url(instrument: Instrument) -> str:
 # is valid exactly when its own fields and each element of its repeated fields are. A repeated
 # element built from the instrument file (a QuestionnaireResponse item with its answer, an
 # Observation's category or interpretation) takes one of a few values per instrument, so each
-# distinct one is validated once per process (``_valid_element``, keyed by its exact JSON; a
-# failure is not remembered and raises every time). What differs on every submit (ids, times,
+# distinct one is validated once per process (an item by its instrument, item and option,
+# ``_checked_items``; other elements by their exact JSON, ``_valid_element``; a failure is not
+# remembered and raises every time). What differs on every submit (ids, times,
 # the subject, the score) is validated every time, in the resource around them. Submitting
 # spent most of its FHIR time re-validating the same items (bench/README.md).
 
@@ -65,6 +66,20 @@ def _validated(
             _valid_element(elements, json.dumps(element, sort_keys=True))
 
 
+# A QuestionnaireResponse item is fixed by the instrument, the item and the chosen option: per
+# instrument (by identity; the instrument is held so its id is never reused), the (item number,
+# option code) pairs whose item has been validated. Checking a pair is a set lookup, where
+# writing the item's JSON as a cache key cost about as much as validating the resource.
+_CHECKED_ITEMS: dict[int, tuple[Instrument, set[tuple[str, str | None]]]] = {}
+
+
+def _checked_items(instrument: Instrument) -> set[tuple[str, str | None]]:
+    held = _CHECKED_ITEMS.get(id(instrument))
+    if held is None or held[0] is not instrument:
+        held = _CHECKED_ITEMS[id(instrument)] = (instrument, set())
+    return held[1]
+
+
 def _validated_qr(data: dict[str, Any]) -> dict[str, Any]:
     _validated(QuestionnaireResponse, QuestionnaireResponseItem, data, "item")
     return data
@@ -84,6 +99,7 @@ def questionnaire_response(
     client_id: UUID,
     authored: datetime,
 ) -> dict[str, Any]:
+    checked = _checked_items(instrument)
     items = []
     for item in instrument.items:
         code = answers.get(item.number)
@@ -91,18 +107,22 @@ def questionnaire_response(
         option = item.option(code) if code is not None else None
         if option is not None:
             entry["answer"] = [{"valueCoding": {"code": option.code, "display": option.display}}]
+        pair = (item.number, option.code if option is not None else None)
+        if pair not in checked:
+            QuestionnaireResponseItem.model_validate(entry)
+            checked.add(pair)
         items.append(entry)
-    return _validated_qr(
-        {
-            "resourceType": "QuestionnaireResponse",
-            "id": str(administration_id),
-            "questionnaire": questionnaire_url(instrument),
-            "status": "completed" if result.complete else "in-progress",
-            "subject": {"reference": f"Patient/{client_id}"},
-            "authored": authored.isoformat(),
-            "item": items,
-        }
-    )
+    resource: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "id": str(administration_id),
+        "questionnaire": questionnaire_url(instrument),
+        "status": "completed" if result.complete else "in-progress",
+        "subject": {"reference": f"Patient/{client_id}"},
+        "authored": authored.isoformat(),
+    }
+    QuestionnaireResponse.model_validate(resource)  # its items were validated above
+    resource["item"] = items
+    return resource
 
 
 def observations(

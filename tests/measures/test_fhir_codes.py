@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 
@@ -124,6 +125,38 @@ def test_an_invalid_element_or_resource_is_refused_every_time(bad: dict[str, obj
     for _ in range(2):  # a refusal is never remembered as valid
         with pytest.raises(ValidationError):
             fhir._validated_qr(_qr(**bad))
+
+
+def test_an_invalid_item_is_refused_every_time_and_a_valid_one_stays_valid() -> None:
+    """Items are validated once per instrument, item and option: an instrument whose option
+    would write an empty display (FHIR JSON allows no empty strings) is refused on every
+    build, never remembered as checked; the instrument it was copied from still builds."""
+    instrument = engine.get("phq-9")
+    first = instrument.items[0]
+    emptied = tuple(dataclasses.replace(option, display="") for option in first.options)
+    broken = dataclasses.replace(
+        instrument, items=(dataclasses.replace(first, options=emptied), *instrument.items[1:])
+    )
+    answers = {item.number: "0" for item in instrument.items}
+    ids = {"administration_id": uuid.uuid4(), "client_id": uuid.uuid4()}
+    when = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    for _ in range(2):
+        with pytest.raises(ValidationError):
+            fhir.questionnaire_response(
+                instrument=broken,
+                answers=answers,
+                result=engine.score(instrument, answers),
+                authored=when,
+                **ids,
+            )
+    qr = fhir.questionnaire_response(
+        instrument=instrument,
+        answers=answers,
+        result=engine.score(instrument, answers),
+        authored=when,
+        **ids,
+    )
+    QuestionnaireResponse.model_validate(qr)
 
 
 def test_an_invalid_coded_element_of_an_observation_is_refused() -> None:

@@ -17,19 +17,34 @@ the same debug cursor in tests. What moves is *when* values are prepared: ``auto
 ``auto_now_add`` fields take the time of compiling, a moment before the transaction. No model
 signals are sent (the ORM calls they replace are only used where no receiver exists).
 
+The SQL text depends only on the model, the number of rows and the options, so it is kept per
+shape once compiled: a later insert of the same shape takes its values exactly as the compiler
+would (each field's ``pre_save`` then ``get_db_prep_save``) and reuses the text. A shape is kept
+only when every value went in as a plain ``%s`` parameter (no expression, no field with a
+placeholder of its own); otherwise every insert of it is compiled in full. Under ``VERIFY``
+(the test suite) each reuse is also compiled in full and must match.
+
 An UPDATE of fixed shape whose values are only known under the lock (a key just returned by an
 INSERT) is a ``prepared_update`` instead (iptcare.core.db.prepared): compiled once, re-run.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from django.db import connections
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
+
+from iptcare.core.db import prepared
+
+# (model, alias, vendor, rows, ignore_conflicts) -> the INSERT's SQL text, for shapes whose
+# values are all plain parameters (module docstring).
+_SQL: dict[tuple[type[Model], str, str, int, bool], str] = {}
+_SQL_LOCK = threading.Lock()
 
 
 class PreparedInsert:
@@ -55,16 +70,52 @@ class PreparedInsert:
         self._objs = list(objs)
         self._using = using
         connection = connections[using]
-        fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
-        query = InsertQuery(model, on_conflict=OnConflict.IGNORE if ignore_conflicts else None)
-        query.insert_values(fields, self._objs, raw=False)
-        compiler = query.get_compiler(using=using)
         self._returning = [] if ignore_conflicts else list(meta.db_returning_fields)
         if self._returning and not connection.features.can_return_columns_from_insert:
             raise ValueError(f"{connection.vendor} cannot return the keys of an INSERT.")
+        fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
+        key = (model, using, connection.vendor, len(self._objs), ignore_conflicts)
+        sql = _SQL.get(key)
+        values = _plain_values(fields, self._objs, connection) if sql is not None else None
+        if sql is not None and values is not None:
+            self._statements: list[tuple[str, Any]] = [(sql, values)]
+            self._returning_params: Any = ()
+            if prepared.VERIFY:
+                self._verify(fields, ignore_conflicts)
+            return
+        self._statements, self._returning_params = self._compile(fields, ignore_conflicts)
+        if _reusable(fields, self._objs, self._statements, self._returning_params):
+            with _SQL_LOCK:
+                _SQL[key] = self._statements[0][0]
+
+    def _verify(self, fields: list[Field[Any, Any]], ignore_conflicts: bool) -> None:
+        """Compile in full and require the reused statement's text and values (the times of
+        ``auto_now`` fields, taken again by the compile, excepted); keep the compiled one."""
+        reused_sql, reused = self._statements[0]
+        compiled, _ = self._compile(fields, ignore_conflicts)
+        clock = [getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for f in fields]
+        clock *= len(self._objs)
+        if len(compiled) != 1 or compiled[0][0] != reused_sql:
+            raise AssertionError(f"Reused INSERT differs:\n{reused_sql}\n{compiled!r}")
+        expected = list(compiled[0][1])
+        if [v for v, t in zip(reused, clock, strict=True) if not t] != [
+            v for v, t in zip(expected, clock, strict=True) if not t
+        ]:
+            raise AssertionError(f"Reused INSERT's values differ:\n{reused!r}\n{expected!r}")
+        self._statements = compiled
+
+    def _compile(
+        self, fields: list[Field[Any, Any]], ignore_conflicts: bool
+    ) -> tuple[list[tuple[str, Any]], Any]:
+        """The statements as Django's insert compiler writes them, values prepared on the way."""
+        query = InsertQuery(
+            type(self._objs[0]), on_conflict=OnConflict.IGNORE if ignore_conflicts else None
+        )
+        query.insert_values(fields, self._objs, raw=False)
+        compiler = query.get_compiler(using=self._using)
         compiler.returning_fields = self._returning or None
-        self._statements: list[tuple[str, Any]] = compiler.as_sql()
-        self._returning_params = compiler.returning_params
+        statements: list[tuple[str, Any]] = compiler.as_sql()
+        return statements, compiler.returning_params
 
     def execute(self) -> None:
         """Run the INSERT in the current transaction and mark the objects as saved."""
@@ -81,3 +132,36 @@ class PreparedInsert:
         for obj in self._objs:
             obj._state.adding = False
             obj._state.db = self._using
+
+
+def _plain_values(
+    fields: Sequence[Field[Any, Any]], objs: Sequence[Model], connection: Any
+) -> list[Any] | None:
+    """The INSERT's parameters, row by row, as the compiler prepares them (``pre_save`` with
+    ``add=True``, then ``get_db_prep_save``) — or None when a value is an expression, which
+    only a full compile places."""
+    values: list[Any] = []
+    for obj in objs:
+        for field in fields:
+            value = field.pre_save(obj, add=True)
+            if hasattr(value, "resolve_expression"):
+                return None
+            values.append(field.get_db_prep_save(value, connection=connection))
+    return values
+
+
+def _reusable(
+    fields: Sequence[Field[Any, Any]],
+    objs: Sequence[Model],
+    statements: list[tuple[str, Any]],
+    returning_params: Any,
+) -> bool:
+    """Whether a compiled INSERT's text can serve every insert of its shape: one statement,
+    one plain parameter per field and row, no field placing its own placeholder, no returning
+    parameters (Oracle's)."""
+    if len(statements) != 1 or returning_params:
+        return False
+    if any(hasattr(field, "get_placeholder") for field in fields):
+        return False
+    params = statements[0][1]
+    return len(params) == len(fields) * len(objs)
