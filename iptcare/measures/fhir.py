@@ -6,18 +6,20 @@ resource is validated by ``fhir.resources`` before it is stored, so stored JSON 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+from fhir.resources.R4B import fhirtypes
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.questionnaireresponse import (
     QuestionnaireResponse,
     QuestionnaireResponseItem,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from iptcare.measures.engine import Instrument, ScoreResult
 
@@ -44,9 +46,18 @@ def questionnaire_url(instrument: Instrument) -> str:
 # Observation's category or interpretation) takes one of a few values per instrument, so each
 # distinct one is validated once per process (an item by its instrument, item and option,
 # ``_checked_items``; other elements by their exact JSON, ``_valid_element``; a failure is not
-# remembered and raises every time). What differs on every submit (ids, times,
-# the subject, the score) is validated every time, in the resource around them. Submitting
-# spent most of its FHIR time re-validating the same items (bench/README.md).
+# remembered and raises every time). Submitting spent most of its FHIR time re-validating the
+# same items (bench/README.md).
+#
+# A resource itself (its own fields, elements but the repeated ones) is validated by its shape
+# (``_validated_shape``): its JSON with every UUID written as the nil UUID and its time as a fixed
+# time, once per distinct shape; then each value the shape stood in for, by its own FHIR type
+# (the resource's id, the references, the time). That is the resource's whole validation: the
+# resource-level rules (required fields, choice types, no nulls) depend on which fields are
+# there, not on their values, and a FHIR id, string or uri accepts one UUID exactly when it
+# accepts any other (their patterns do not tell hex digits apart). Per submit this leaves a few
+# pattern checks where a whole Observation (about fifty fields, each a Python validator in
+# fhir_core) was validated again.
 
 
 @lru_cache(maxsize=8192)
@@ -64,6 +75,42 @@ def _validated(
     for field in repeated:
         for element in data[field]:
             _valid_element(elements, json.dumps(element, sort_keys=True))
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_NIL_UUID = "00000000-0000-0000-0000-000000000000"
+_SHAPE_TIME = "2000-01-01T00:00:00+00:00"
+_ID = TypeAdapter(fhirtypes.IdType)
+_STRING = TypeAdapter(fhirtypes.StringType)
+_DATE_TIME = TypeAdapter(fhirtypes.DateTimeType)
+
+
+@lru_cache(maxsize=4096)
+def _valid_shape(
+    model: type[BaseModel], elements: type[BaseModel], fields: tuple[str, ...], shape: str
+) -> None:
+    _validated(model, elements, json.loads(shape), *fields)
+
+
+def _validated_shape(
+    model: type[BaseModel],
+    elements: type[BaseModel],
+    data: dict[str, Any],
+    time: str,
+    *fields: str,
+) -> None:
+    """``_validated(model, elements, data, *fields)``, the resource by its shape (see above):
+    ``time`` names its time field; its id and the ``reference`` of its subject and of each
+    ``derivedFrom`` are checked on their own."""
+    shape = {**data, time: _SHAPE_TIME} if time in data else data
+    _valid_shape(model, elements, fields, _UUID.sub(_NIL_UUID, json.dumps(shape, sort_keys=True)))
+    if time in data:
+        _DATE_TIME.validate_python(data[time])
+    if "id" in data:
+        _ID.validate_python(data["id"])
+    for reference in (data.get("subject"), *data.get("derivedFrom", ())):
+        if isinstance(reference, dict) and "reference" in reference:
+            _STRING.validate_python(reference["reference"])
 
 
 # A QuestionnaireResponse item is fixed by the instrument, the item and the chosen option: per
@@ -86,7 +133,9 @@ def _validated_qr(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _validated_obs(data: dict[str, Any]) -> dict[str, Any]:
-    _validated(Observation, CodeableConcept, data, "category", "interpretation")
+    _validated_shape(
+        Observation, CodeableConcept, data, "effectiveDateTime", "category", "interpretation"
+    )
     return data
 
 
@@ -120,7 +169,8 @@ def questionnaire_response(
         "subject": {"reference": f"Patient/{client_id}"},
         "authored": authored.isoformat(),
     }
-    QuestionnaireResponse.model_validate(resource)  # its items were validated above
+    # Its items were validated above.
+    _validated_shape(QuestionnaireResponse, QuestionnaireResponseItem, resource, "authored")
     resource["item"] = items
     return resource
 

@@ -127,6 +127,30 @@ def test_an_invalid_element_or_resource_is_refused_every_time(bad: dict[str, obj
             fhir._validated_qr(_qr(**bad))
 
 
+def test_a_resource_is_validated_once_per_shape_and_its_own_values_every_time() -> None:
+    """Another client, administration and time give the same shape (no new validation of the
+    resource); a time FHIR refuses (no zone with a time of day) is refused every time, also
+    when its shape is known."""
+    instrument = engine.get("phq-9")
+    answers = {item.number: "1" for item in instrument.items}
+    result = engine.score(instrument, answers)
+
+    def build(when: datetime) -> None:
+        ids = {"administration_id": uuid.uuid4(), "client_id": uuid.uuid4()}
+        fhir.questionnaire_response(
+            instrument=instrument, answers=answers, result=result, authored=when, **ids
+        )
+        fhir.observations(instrument=instrument, result=result, effective=when, **ids)
+
+    build(datetime(2026, 11, 27, 9, 30, tzinfo=UTC))
+    misses = fhir._valid_shape.cache_info().misses
+    build(datetime(2026, 12, 1, 17, 5, 3, 123456, tzinfo=UTC))
+    assert fhir._valid_shape.cache_info().misses == misses
+    for _ in range(2):
+        with pytest.raises(ValidationError):
+            build(datetime(2026, 11, 27, 9, 30))  # no zone, on purpose
+
+
 def test_an_invalid_item_is_refused_every_time_and_a_valid_one_stays_valid() -> None:
     """Items are validated once per instrument, item and option: an instrument whose option
     would write an empty display (FHIR JSON allows no empty strings) is refused on every
