@@ -15,13 +15,17 @@ from django.contrib.auth import password_validation
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.test import Client as HttpClient
+from django.test import RequestFactory
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from iptcare.access.vocabulary import Action
 from iptcare.accounts.models import User
 from iptcare.audit.models import AuditEvent
+from iptcare.core.middleware import NoStoreMiddleware
 from tests.conftest import PASSWORD
 from tests.helpers import totp
 
@@ -264,6 +268,33 @@ def test_csrf_is_enforced_on_state_changing_pages(
     )
     assert response.status_code == 403
     assert not User.objects.filter(email="new@example.org").exists()
+
+
+@pytest.mark.parametrize(
+    "cache_control",
+    [None, "public, max-age=600", "max-age=0, no-cache, no-store, must-revalidate"],
+    ids=["none", "public", "no-store but not private"],
+)
+def test_every_page_leaves_with_the_no_store_headers_never_cache_writes(
+    cache_control: str | None,
+) -> None:
+    """Whatever a view set, the response leaves with exactly what ``never_cache`` writes plus
+    ``private``/``no-store``; a response already carrying it is left as it is."""
+    expected = never_cache(lambda request: HttpResponse())(RequestFactory().get("/"))
+
+    def view(request: HttpRequest) -> HttpResponse:
+        response = HttpResponse()
+        if cache_control is not None:
+            response["Cache-Control"] = cache_control
+        return response
+
+    middleware = NoStoreMiddleware(view)
+    response = middleware(RequestFactory().get("/clients/"))
+    assert response["Cache-Control"] == expected["Cache-Control"] == middleware.value
+    assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
+    assert response.has_header("Expires")
+    again = NoStoreMiddleware(lambda request: expected)(RequestFactory().get("/clients/"))
+    assert again["Cache-Control"] == middleware.value and again["Expires"] == expected["Expires"]
 
 
 def test_security_headers_and_no_store(theo: User, login_as: Callable[[User], HttpClient]) -> None:

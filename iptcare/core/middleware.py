@@ -40,18 +40,33 @@ class RequestContextMiddleware:
         return response
 
 
+def _no_store(response: HttpResponse) -> None:
+    add_never_cache_headers(response)
+    patch_cache_control(response, no_store=True, private=True)
+
+
+def _no_store_value() -> str:
+    """The Cache-Control that ``_no_store`` writes: ``never_cache`` writes the same."""
+    response = HttpResponse()
+    _no_store(response)
+    return response["Cache-Control"]
+
+
 class NoStoreMiddleware:
     """Nothing a signed-in user sees may be kept by a browser or proxy cache (ONC (d)(7))."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
+        self.value = _no_store_value()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if request.path.startswith(settings.STATIC_URL):
             return response
-        add_never_cache_headers(response)
-        patch_cache_control(response, no_store=True, private=True)
+        # A view under ``never_cache`` already has exactly these headers (parsing and writing
+        # them again is most of this middleware's time on such a page).
+        if response.get("Cache-Control") != self.value or not response.has_header("Expires"):
+            _no_store(response)
         return response
 
 
