@@ -51,8 +51,9 @@ keeps its shared lock on the database, so the log is not deleted under the descr
 checked against the file on every commit all the same.
 
 It also makes ``bulk_create(ignore_conflicts=True)`` ignore uniqueness conflicts only, as on
-PostgreSQL (``DatabaseOperations`` below), and remembers each statement's conversion to
-SQLite's parameter style (``CursorWrapper``).
+PostgreSQL (``DatabaseOperations`` below), remembers each statement's conversion to SQLite's
+parameter style (``CursorWrapper``), and answers ``__date`` lookups without a time zone
+conversion from the stored text (``datetime_cast_date``).
 """
 
 from __future__ import annotations
@@ -60,20 +61,47 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from django.db.backends.sqlite3 import base, creation, operations
+from django.db.backends.sqlite3 import (  # type: ignore[attr-defined]  # no stubs for _functions
+    _functions,
+    base,
+    creation,
+    operations,
+)
 from django.db.models.constants import OnConflict
 from django.db.utils import OperationalError
 
 logger = logging.getLogger(__name__)
+
+
+# A timestamp as Django writes it to SQLite (``str(datetime)``, naive, in the connection's zone).
+_STORED_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?")
+
+
+def datetime_cast_date(dt: Any, tzname: str | None, conn_tzname: str | None) -> str | None:
+    """Django's SQL function ``django_datetime_cast_date`` (a ``__date`` lookup), the same
+    answers. When no conversion between zones is asked (both zones UTC: always, with the
+    default ``TIME_ZONE``), the date of a timestamp Django wrote is the date it was written
+    with, once it parses; anything else goes to Django's own function. The
+    function runs once per row compared (the appointments of a client, on every questionnaire
+    submit), and Django's builds and converts an aware datetime each time."""
+    if tzname == conn_tzname == "UTC" and type(dt) is str and _STORED_TIMESTAMP.fullmatch(dt):
+        try:
+            return datetime.fromisoformat(dt).date().isoformat()
+        except ValueError:
+            pass  # not a real date or time: Django's function decides (None)
+    result: str | None = _functions._sqlite_datetime_cast_date(dt, tzname, conn_tzname)
+    return result
 
 
 class DatabaseOperations(operations.DatabaseOperations):
@@ -208,6 +236,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_new_connection(self, conn_params: Any) -> Any:
         connection = super().get_new_connection(conn_params)
+        connection.create_function(
+            "django_datetime_cast_date", 3, datetime_cast_date, deterministic=True
+        )
         if self._writelock_path() is not None:
             connection.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         # Checked once: the log is synced after the lock only where there is a log (module
