@@ -98,8 +98,8 @@ class PreparedInsert:
         if len(compiled) != 1 or compiled[0][0] != reused_sql:
             raise AssertionError(f"Reused INSERT differs:\n{reused_sql}\n{compiled!r}")
         expected = list(compiled[0][1])
-        if [v for v, t in zip(reused, clock, strict=True) if not t] != [
-            v for v, t in zip(expected, clock, strict=True) if not t
+        if [_comparable(v) for v, t in zip(reused, clock, strict=True) if not t] != [
+            _comparable(v) for v, t in zip(expected, clock, strict=True) if not t
         ]:
             raise AssertionError(f"Reused INSERT's values differ:\n{reused!r}\n{expected!r}")
         self._statements = compiled
@@ -132,6 +132,14 @@ class PreparedInsert:
         for obj in self._objs:
             obj._state.adding = False
             obj._state.db = self._using
+
+
+def _comparable(value: Any) -> Any:
+    """A parameter as it can be compared: psycopg's JSON wrappers (``Jsonb``), which compare by
+    identity, by their type and the object they wrap."""
+    if hasattr(value, "obj") and hasattr(value, "dumps"):
+        return type(value), value.obj
+    return value
 
 
 def _plain_values(
