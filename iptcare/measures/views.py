@@ -165,9 +165,12 @@ def client_questionnaire(
     instrument: engine.Instrument,
     submit: Callable[[dict[str, str]], Administration],
     template: str,
+    *,
+    base_template: str = "base.html",
 ) -> HttpResponse:
     """A questionnaire a client completes (link, portal): the form, then a thank-you page with
-    crisis numbers when a safety item was endorsed. Bad answers re-show the form (400)."""
+    crisis numbers when a safety item was endorsed. Bad answers re-show the form (400).
+    ``base_template``: the layout of the thank-you page (the portal's is the signed-in one)."""
     if request.method == "POST":
         # The engine checks every answer against the instrument (each bad item named), so a
         # submit goes straight to it; the form is built only to show the page again.
@@ -181,7 +184,11 @@ def client_questionnaire(
             )
         else:
             safety = any(f.get("severity") == "safety" for f in administration.flags)
-            return render(request, "measures/link_done.html", {"safety": safety})
+            return render(
+                request,
+                "measures/link_done.html",
+                {"safety": safety, "base_template": base_template},
+            )
     else:
         form = QuestionnaireForm(instrument=instrument)
     return render(
@@ -190,6 +197,11 @@ def client_questionnaire(
         {"instrument": instrument, "form": form},
         status=400 if form.errors else 200,
     )
+
+
+# The layout of the pages a single-use link opens: whoever holds the link is shown no
+# navigation and no staff name, signed in or not (templates/measures/public_base.html).
+PUBLIC_BASE = "measures/public_base.html"
 
 
 @never_cache
@@ -202,6 +214,7 @@ def link_page(request: HttpRequest, secret: str) -> HttpResponse:
         engine.get(opened.link.instrument),
         lambda answers: services.link_submit(secret=secret, answers=answers, opened=opened),
         "measures/link_page.html",
+        base_template=PUBLIC_BASE,
     )
 
 

@@ -213,6 +213,29 @@ def test_link_is_emailed_without_clinical_content_used_once_and_audited(
     assert Administration.objects.count() == 1
 
 
+def test_a_link_page_shows_no_navigation_or_staff_name_even_to_a_signed_in_user(
+    theo: User,
+    client_record: Client,
+    episode: Episode,
+    login_as: Callable[[User], HttpClient],
+) -> None:
+    """Whoever holds a link (the client on their phone, or a clinician who opens it in their
+    own browser) gets the same page: the demo banner, the questionnaire, the thank-you."""
+    issued = services.link_issue(
+        actor=theo, client=client_record, instrument_code="phq-9", base_url="http://testserver/"
+    )
+    http = login_as(theo)
+    assert 'href="/caseload/"' in http.get("/").content.decode()  # signed in, with nav
+    form_page = http.get(issued.path).content.decode()
+    form = {f"item_{n}": v for n, v in _phq9(3).items()}
+    done = http.post(issued.path, form)
+    assert done.status_code == 200 and "Thank you" in done.content.decode()
+    for html in (form_page, done.content.decode()):
+        assert 'href="/caseload/"' not in html and theo.full_name not in html
+        assert "Log out" not in html and "app.css" in html
+    assert Administration.objects.get().mode == Mode.LINK
+
+
 def test_expired_link_is_refused(theo: User, client_record: Client) -> None:
     issued = services.link_issue(
         actor=theo, client=client_record, instrument_code="gad-7", hours=2, base_url="http://t/"

@@ -228,6 +228,7 @@ def test_progress_in_plain_language_and_a_requested_questionnaire(
 
     done = http.post(url, {f"item_{n}": "0" for n in range(1, 9)} | {"item_9": "2"})
     assert done.status_code == 200 and 'data-testid="crisis"' in done.content.decode()
+    assert 'href="/portal/"' in done.content.decode()  # the signed-in layout, with its nav
     latest = Administration.objects.latest("completed_at")
     assert latest.mode == "portal" and latest.administered_by is None
     assert Alert.objects.filter(kind=AlertKind.SAFETY, clinician=theo).exists()
