@@ -218,14 +218,17 @@ def test_a_link_page_shows_no_navigation_or_staff_name_even_to_a_signed_in_user(
     client_record: Client,
     episode: Episode,
     login_as: Callable[[User], HttpClient],
+    settings: Any,
 ) -> None:
     """Whoever holds a link (the client on their phone, or a clinician who opens it in their
     own browser) gets the same page: the demo banner, the questionnaire, the thank-you."""
+    settings.DEMO = True
     issued = services.link_issue(
         actor=theo, client=client_record, instrument_code="phq-9", base_url="http://testserver/"
     )
     http = login_as(theo)
-    assert 'href="/caseload/"' in http.get("/").content.decode()  # signed in, with nav
+    home = http.get("/").content.decode()
+    assert 'href="/caseload/"' in home and 'class="demo-banner"' in home  # signed in, nav
     form_page = http.get(issued.path).content.decode()
     form = {f"item_{n}": v for n, v in _phq9(3).items()}
     done = http.post(issued.path, form)
@@ -233,6 +236,7 @@ def test_a_link_page_shows_no_navigation_or_staff_name_even_to_a_signed_in_user(
     for html in (form_page, done.content.decode()):
         assert 'href="/caseload/"' not in html and theo.full_name not in html
         assert "Log out" not in html and "app.css" in html
+        assert 'class="demo-banner"' in html
     assert Administration.objects.get().mode == Mode.LINK
 
 
