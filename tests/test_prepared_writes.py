@@ -205,6 +205,45 @@ def test_a_value_that_is_an_expression_is_compiled_in_full(
     assert Administration.objects.get(pk=with_expression.pk).total == 7.0
 
 
+class _Doubled:
+    """A value that compiles itself (``as_sql``) and is no expression (no
+    ``resolve_expression``): ``get_db_prep_save`` passes it through, the compiler compiles it,
+    with as many parameters as a plain value has."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        return "(%s * 2)", [self.value]
+
+
+def test_a_value_that_compiles_itself_is_compiled_in_full(
+    client_record: Client, no_verify: None
+) -> None:
+    PreparedInsert([_administration(client_record)]).execute()  # the shape is now known
+    doubled = _administration(client_record)
+    doubled.total = _Doubled(3.5)  # type: ignore[assignment]
+    PreparedInsert([doubled]).execute()
+    assert Administration.objects.get(pk=doubled.pk).total == 7.0
+
+
+def test_a_text_with_a_self_compiled_value_is_not_kept_for_reuse(
+    client_record: Client, no_verify: None
+) -> None:
+    """The first insert of a shape sets the text reused by the next ones: one whose VALUES hold
+    a value's own SQL (same number of parameters) must not be kept, or the next plain insert
+    would double its total."""
+    for key in [k for k in writes._SQL if k[0] is Administration]:
+        del writes._SQL[key]
+    doubled = _administration(client_record)
+    doubled.total = _Doubled(3.5)  # type: ignore[assignment]
+    PreparedInsert([doubled]).execute()
+    plain = _administration(client_record, total=11.0)
+    PreparedInsert([plain]).execute()
+    assert Administration.objects.get(pk=doubled.pk).total == 7.0
+    assert Administration.objects.get(pk=plain.pk).total == 11.0
+
+
 def test_the_suite_checks_every_reuse_against_the_compiler(client_record: Client) -> None:
     """Under VERIFY (the suite's setting), a reused text that is not the compiler's fails."""
     assert prepared_module.VERIFY

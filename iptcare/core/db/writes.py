@@ -146,15 +146,19 @@ def _plain_values(
     fields: Sequence[Field[Any, Any]], objs: Sequence[Model], connection: Any
 ) -> list[Any] | None:
     """The INSERT's parameters, row by row, as the compiler prepares them (``pre_save`` with
-    ``add=True``, then ``get_db_prep_save``) — or None when a value is an expression, which
-    only a full compile places."""
+    ``add=True``, then ``get_db_prep_save``) — or None when a value is an expression or
+    compiles itself (``as_sql``, which ``get_db_prep_save`` passes through): only a full
+    compile places those."""
     values: list[Any] = []
     for obj in objs:
         for field in fields:
             value = field.pre_save(obj, add=True)
             if hasattr(value, "resolve_expression"):
                 return None
-            values.append(field.get_db_prep_save(value, connection=connection))
+            value = field.get_db_prep_save(value, connection=connection)
+            if hasattr(value, "as_sql"):
+                return None
+            values.append(value)
     return values
 
 
@@ -165,11 +169,13 @@ def _reusable(
     returning_params: Any,
 ) -> bool:
     """Whether a compiled INSERT's text can serve every insert of its shape: one statement,
-    one plain parameter per field and row, no field placing its own placeholder, no returning
-    parameters (Oracle's)."""
+    one plain parameter per field and row (its VALUES all ``%s``: no value that compiled itself
+    into other SQL), no field placing its own placeholder, no returning parameters (Oracle's)."""
     if len(statements) != 1 or returning_params:
         return False
     if any(hasattr(field, "get_placeholder") for field in fields):
         return False
-    params = statements[0][1]
-    return len(params) == len(fields) * len(objs)
+    sql, params = statements[0]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    plain = "VALUES " + ", ".join([row] * len(objs))
+    return len(params) == len(fields) * len(objs) and plain in sql
