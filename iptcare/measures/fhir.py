@@ -50,14 +50,14 @@ def questionnaire_url(instrument: Instrument) -> str:
 # same items (bench/README.md).
 #
 # A resource itself (its own fields, elements but the repeated ones) is validated by its shape
-# (``_validated_shape``): its JSON with every UUID written as the nil UUID and its time as a fixed
-# time, once per distinct shape; then each value the shape stood in for, by its own FHIR type
-# (the resource's id, the references, the time). That is the resource's whole validation: the
-# resource-level rules (required fields, choice types, no nulls) depend on which fields are
-# there, not on their values, and a FHIR id, string or uri accepts one UUID exactly when it
-# accepts any other (their patterns do not tell hex digits apart). Per submit this leaves a few
-# pattern checks where a whole Observation (about fifty fields, each a Python validator in
-# fhir_core) was validated again.
+# (``_validated_shape``): its JSON with every UUID in its strings written as the nil UUID
+# (``_nil_uuids``) and its time as a fixed time, once per distinct shape; then each value the shape
+# stood in for, by its own FHIR type (the resource's id, the references, the time). That is the
+# resource's whole validation: the resource-level rules (required fields, choice types, no nulls)
+# depend on which fields are there, not on their values, and a FHIR id, string or uri accepts one
+# UUID exactly when it accepts any other (their patterns do not tell hex digits apart). Per submit
+# this leaves a few pattern checks where a whole Observation (about fifty fields, each a Python
+# validator in fhir_core) was validated again.
 
 
 @lru_cache(maxsize=8192)
@@ -85,6 +85,19 @@ _STRING = TypeAdapter(fhirtypes.StringType)
 _DATE_TIME = TypeAdapter(fhirtypes.DateTimeType)
 
 
+def _nil_uuids(value: Any) -> Any:
+    """``value`` with every UUID in its strings written as the nil UUID. On the values, not on
+    their JSON: there an escape (``\\ud83d``, ``\\u001f``) followed by hex digits would read as
+    part of a UUID and be rewritten, changing what the shape stands for."""
+    if isinstance(value, str):
+        return _UUID.sub(_NIL_UUID, value) if "-" in value else value
+    if isinstance(value, dict):
+        return {key: _nil_uuids(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_nil_uuids(item) for item in value]
+    return value
+
+
 @lru_cache(maxsize=4096)
 def _valid_shape(
     model: type[BaseModel], elements: type[BaseModel], fields: tuple[str, ...], shape: str
@@ -102,8 +115,8 @@ def _validated_shape(
     """``_validated(model, elements, data, *fields)``, the resource by its shape (see above):
     ``time`` names its time field; its id and the ``reference`` of its subject and of each
     ``derivedFrom`` are checked on their own."""
-    shape = {**data, time: _SHAPE_TIME} if time in data else data
-    _valid_shape(model, elements, fields, _UUID.sub(_NIL_UUID, json.dumps(shape, sort_keys=True)))
+    shape = _nil_uuids({**data, time: _SHAPE_TIME} if time in data else data)
+    _valid_shape(model, elements, fields, json.dumps(shape, sort_keys=True))
     if time in data:
         _DATE_TIME.validate_python(data[time])
     if "id" in data:

@@ -197,3 +197,36 @@ def test_an_invalid_coded_element_of_an_observation_is_refused() -> None:
                 fhir._validated_obs(bad)
     with pytest.raises(ValidationError):
         fhir._validated_obs({**total, "effectiveDateTime": "27/11/2026"})
+
+
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        ("PHQ-9 \U0001f600abcd-1234-1234-1234-123456789abc", True),
+        ("PHQ-9 \ud83dabcd-1234-1234-1234-123456789abc", False),
+        ("PHQ-9 \x1fabcd-1234-1234-1234-123456789abc", True),
+        ("PHQ-9 abcdef01-1234-1234-1234-123456789abc", True),
+    ],
+    ids=["emoji before hex", "lone surrogate before hex", "control before hex", "a UUID"],
+)
+def test_validation_by_shape_decides_as_full_validation_does(text: str, valid: bool) -> None:
+    """A UUID in a string stands for any UUID in the shape; text that only looks like one in
+    the JSON (an escape followed by hex digits) is not rewritten, so a valid text is accepted
+    and an invalid one refused, exactly as ``Observation.model_validate`` decides."""
+    instrument = engine.get("phq-9")
+    answers = {item.number: "0" for item in instrument.items}
+    ids = {"administration_id": uuid.uuid4(), "client_id": uuid.uuid4()}
+    when = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    (total,) = fhir.observations(
+        instrument=instrument, result=engine.score(instrument, answers), effective=when, **ids
+    )
+    observation = {**total, "code": {**total["code"], "text": text}}
+    try:
+        Observation.model_validate(observation)
+    except ValidationError:
+        assert not valid
+        with pytest.raises(ValidationError):
+            fhir._validated_obs(observation)
+    else:
+        assert valid
+        assert fhir._validated_obs(observation) == observation
