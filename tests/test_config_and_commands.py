@@ -95,6 +95,46 @@ def test_sqlite_runs_in_wal_mode_with_full_sync() -> None:
         assert cursor.execute("PRAGMA synchronous").fetchone()[0] == 2
 
 
+@pytest.mark.parametrize(("value", "prepared"), [(None, True), ("1", True), ("0", False)])
+def test_postgresql_prepares_statements_unless_turned_off(
+    tmp_path: Path, value: str | None, prepared: bool
+) -> None:
+    """docs/configuration.md: DB_PREPARED_STATEMENTS (on by default) binds parameters on the
+    server and prepares a statement after five runs; off, Django's defaults (neither)."""
+    env = {"IPTCARE_DEMO": "1", "IPTCARE_VAR_DIR": str(tmp_path)}
+    env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/iptcare_unused"
+    if value is not None:
+        env["DB_PREPARED_STATEMENTS"] = value
+    show = "from django.conf import settings; print(settings.DATABASES['default'].get('OPTIONS'))"
+    result = _run(["shell", "--no-imports", "-c", show], **env)
+    assert result.returncode == 0, result.stderr
+    expected = "{'server_side_binding': True, 'prepare_threshold': 5}" if prepared else "{}"
+    assert result.stdout.strip() == expected
+
+
+@pytest.mark.django_db
+def test_a_statement_run_often_is_planned_once_on_postgresql() -> None:
+    """On PostgreSQL the sixth run of a statement on a connection runs a prepared statement
+    (psycopg prepares after five), and the server then settles on its generic plan."""
+    if connection.vendor != "postgresql":
+        assert connection.vendor == "sqlite"
+        assert "server_side_binding" not in connection.settings_dict.get("OPTIONS", {})
+        return
+    marker = "iptcare prepared-statement probe"
+    with connection.cursor() as cursor:
+        for _ in range(12):
+            cursor.execute("SELECT %s::text, count(*) FROM accounts_user", [marker])
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE %s",
+            ["SELECT $1::text, count(*) FROM accounts_user%"],
+        )
+        rows = cursor.fetchall()
+    assert len(rows) == 1
+    generic, custom = rows[0]
+    assert generic + custom == 12 - 5 and generic >= 1
+
+
 @pytest.mark.django_db
 def test_healthz_says_when_a_failed_log_sync_has_stopped_writes() -> None:
     """docs/configuration.md: after a failed fsync of SQLite's log every writer stops and the
