@@ -231,14 +231,19 @@ def test_concurrent_writers_keep_one_chain() -> None:
 
 def _advisory_waiters() -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        # pg_locks covers the whole server: count only this database's (a parallel test
+        # worker's writers queue on the same key in theirs).
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
         return int(cursor.fetchone()[0])
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_writer_that_waited_for_the_lock_chains_onto_what_the_holder_committed() -> None:
     """The head is read after the lock is granted, never from a snapshot taken while waiting
-    (PostgreSQL: ``iptcare_audit_head`` is one statement, so this is what keeps it right)."""
+    (PostgreSQL: ``iptcare_audit_next`` reads it inside the INSERT, ADR 0012)."""
     (first,) = _write(1, "before")
     holder_has_lock, waiter_done = threading.Event(), threading.Event()
     release_holder = threading.Event()
@@ -387,6 +392,39 @@ def test_prepared_events_append_and_verify_as_recorded_ones() -> None:
     stored = AuditEvent.objects.get(seq=4)
     assert stored.hash == appended.hash and stored.prev_hash == AuditEvent.objects.get(seq=3).hash
     assert stored.actor_email == "prepared@example.org" and stored.detail == {"ü": ["ß", 1]}
+    assert chain.verify().ok
+
+
+@pytest.mark.django_db
+def test_the_database_hashes_any_text_exactly_as_python_does() -> None:
+    """On PostgreSQL the hash is computed by the database (``iptcare_audit_next``, ADR 0012)
+    from the canonical JSON Python wrote around the chain's values; ``verify`` recomputes every
+    hash in Python. Text that JSON escapes or that is more than one byte in UTF-8 must give
+    the same bytes on both sides."""
+    awkward = [
+        'quote " backslash \\ slash / tab \t newline \n',
+        "accents àéîõü, ß, Ł; CJK 漢字; emoji 🦉🏳️‍🌈; RTL עברית",
+        "controls \x01\x1f\x7f and separators \u2028\u2029",
+    ]
+    prepared = [
+        prepare(
+            actor=None,
+            actor_email=f"odd{n}@example.org",
+            action=Action.VIEW,
+            data_category=DataCategory.DEMOGRAPHICS,
+            outcome=Outcome.ALLOWED,
+            reason=text,
+            detail={text: [text, n, None, True, 1.5]},
+        )
+        for n, text in enumerate(awkward)
+    ]
+    assert all(p is not None for p in prepared)
+    with transaction.atomic():
+        events = chain.append_many([p for p in prepared if p is not None])
+    assert [e.seq for e in events] == [1, 2, 3]
+    stored = list(AuditEvent.objects.order_by("seq"))
+    assert [(e.hash, e.prev_hash) for e in stored] == [(e.hash, e.prev_hash) for e in events]
+    assert [e.reason for e in stored] == awkward
     assert chain.verify().ok
 
 

@@ -1,5 +1,9 @@
 """Migration audit 0005: three B-trees fewer per audit event, nothing of the trail lost, the
-append-only triggers still in place, and the chain still unable to fork (ADR 0002)."""
+append-only triggers still in place, and the chain still unable to fork (ADR 0002).
+
+At 0004 and 0005 the events are written by the chain's SQLite way (head read, hashes in Python,
+plain INSERT), which needs nothing a later migration adds; PostgreSQL's one-statement append
+needs ``iptcare_audit_next`` (0006)."""
 
 from __future__ import annotations
 
@@ -11,10 +15,23 @@ from django.db.migrations.executor import MigrationExecutor
 
 from iptcare.audit import chain
 from iptcare.audit.models import AuditEvent
+from tests.test_audit_batch import _fields
 from tests.test_audit_chain import _write
 
 BEFORE = [("audit", "0004_chain_head_function")]
 AFTER = [("audit", "0005_fewer_indexes")]
+LATEST = [("audit", "0006_chain_append_function")]
+
+
+def _write_plain(n: int) -> None:
+    """``n`` events appended by the chain's plain statements, with no database function."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("LOCK TABLE audit_auditevent IN EXCLUSIVE MODE")
+        chain._append_sqlite(
+            cursor,
+            [chain.prepare(_fields(f"plain {i}")) for i in range(n)],
+        )
 
 
 def _migrate(target: list[tuple[str, str]]) -> None:
@@ -29,7 +46,7 @@ def at_0004() -> Iterator[None]:
     try:
         yield
     finally:
-        _migrate(AFTER)
+        _migrate(LATEST)
 
 
 def _indexed_columns() -> dict[tuple[str, ...], bool]:
@@ -50,7 +67,7 @@ def test_the_migration_keeps_every_event_and_drops_three_indexes(at_0004: None) 
     before = _indexed_columns()
     assert before[("hash",)] is True
     assert ("actor_id",) in before and ("client_id",) in before
-    _write(5)
+    _write_plain(5)
     rows = list(AuditEvent.objects.order_by("seq").values_list("seq", "hash", "reason"))
 
     _migrate(AFTER)
@@ -67,7 +84,7 @@ def test_the_migration_keeps_every_event_and_drops_three_indexes(at_0004: None) 
         AuditEvent.objects.filter(seq=1).update(reason="edited")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(seq=5).delete()
-    _write(1)
+    _write_plain(1)
     assert chain.verify().ok and AuditEvent.objects.count() == 6
 
 
@@ -83,5 +100,5 @@ def test_a_second_writer_at_the_same_place_still_fails_rather_than_fork() -> Non
     for seq, prev_hash in ((2, AuditEvent.objects.get(seq=1).hash), (3, head.prev_hash)):
         _, values = fork.at(seq, prev_hash)
         with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(chain._insert_sql(1, connection.vendor), values)
+            cursor.execute(chain._insert_sql(1), values)
     assert AuditEvent.objects.count() == 2 and chain.verify().ok

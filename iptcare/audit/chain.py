@@ -66,17 +66,12 @@ def compute_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_bytes(fields)).hexdigest()
 
 
-def _lock_and_read_head(cursor: CursorWrapper) -> tuple[int, str] | None:
-    """Serialise appends and read the chain's head (its seq and hash) under the lock.
-
-    PostgreSQL: one statement, ``iptcare_audit_head`` (migration 0004, ADR 0010), which takes a
-    transaction-scoped advisory lock and then reads the head with a snapshot taken after the
-    lock was granted. SQLite: BEGIN IMMEDIATE already holds the database's write lock."""
-    if connection.vendor == "postgresql":
-        cursor.execute("SELECT head_seq, head_hash FROM iptcare_audit_head(%s)", [_PG_LOCK_KEY])
-    else:
-        table = connection.ops.quote_name(AuditEvent._meta.db_table)
-        cursor.execute(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
+def _read_head_under_lock(cursor: CursorWrapper) -> tuple[int, str] | None:
+    """SQLite: the chain's head (its seq and hash), read under the write lock that
+    ``BEGIN IMMEDIATE`` already holds. (PostgreSQL reads it inside the INSERT:
+    ``_pg_insert_sql``.)"""
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    cursor.execute(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
     head = cursor.fetchone()
     return (int(head[0]), str(head[1])) if head else None
 
@@ -86,9 +81,10 @@ _ROWS_PER_INSERT = 200
 
 
 @functools.lru_cache(maxsize=16)
-def _insert_sql(rows: int, vendor: str) -> str:
-    """One INSERT of ``rows`` events, returning each new row's id with its seq (built once per
-    size and database vendor: it is on the path of every audited request)."""
+def _insert_sql(rows: int) -> str:
+    """SQLite: one INSERT of ``rows`` events whose chain fields Python computed under the lock,
+    returning each new row's id with its seq (built once per size: it is on the path of every
+    audited request)."""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     fields = _model_fields()
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
@@ -97,10 +93,48 @@ def _insert_sql(rows: int, vendor: str) -> str:
     return f"INSERT INTO {table} ({columns}) VALUES {placeholders} RETURNING id, seq"  # noqa: S608
 
 
+@functools.lru_cache(maxsize=16)
+def _pg_insert_sql(rows: int) -> str:
+    """PostgreSQL: one statement that appends ``rows`` events — lock, head, hashes and insert
+    (ADR 0012). A CTE calls ``iptcare_audit_next`` (migration audit/0006) once: it takes the
+    chain's advisory lock, reads the head with a snapshot taken after the lock, and returns each
+    event's seq, prev_hash and hash in order; each row of the INSERT reads its own from the CTE.
+
+    Parameters: the lock key, the genesis hash, the events' canonical JSON heads, middles and
+    tails (three arrays of ``rows`` texts, ``PreparedEvent.parts``), then every row's other
+    column values."""
+    quote = connection.ops.quote_name
+    table = quote(AuditEvent._meta.db_table)
+    own, chained = _unchained_model_fields(), _chain_model_fields()
+    columns = ", ".join(quote(f.column) for f in (*own, *chained))
+    chain_columns = {"seq": "new_seq", "prev_hash": "new_prev_hash", "hash": "new_hash"}
+    # Identifiers come from the model's metadata, never from input; values are parameters.
+    rows_sql = []
+    for n in range(1, rows + 1):
+        from_chain = [
+            f"(SELECT {chain_columns[f.attname]} FROM chain WHERE n = {n})"  # noqa: S608
+            for f in chained
+        ]
+        rows_sql.append("(" + ", ".join(["%s"] * len(own) + from_chain) + ")")
+    # The arrays are written as ARRAY[...] of plain text parameters: psycopg adapts a Python
+    # list element by element in Python (three lists: about 0.1 ms of CPU per append).
+    array = "ARRAY[" + ", ".join(["%s"] * rows) + "]::text[]"
+    head = (
+        "WITH chain AS MATERIALIZED (SELECT new_seq, new_prev_hash, new_hash, n"
+        f" FROM iptcare_audit_next(%s, %s, {array}, {array}, {array})"
+        " WITH ORDINALITY AS c(new_seq, new_prev_hash, new_hash, n))"
+    )
+    insert = f"INSERT INTO {table} ({columns}) VALUES {', '.join(rows_sql)}"  # noqa: S608
+    return f"{head} {insert} RETURNING id, seq, prev_hash, hash"
+
+
 # The chain's own fields: known only under the lock, at the head.
 _CHAIN_FIELDS = ("seq", "prev_hash", "hash")
-# The canonical JSON's members in their (sorted) order; ``seq`` and ``prev_hash`` are among them.
+# The canonical JSON's members in their (sorted) order; ``seq`` and ``prev_hash`` are among them,
+# ``prev_hash`` first (``PreparedEvent.parts`` relies on it).
 _CANONICAL_ORDER = tuple(sorted(HASHED_FIELDS))
+_PREV_AT, _SEQ_AT = _CANONICAL_ORDER.index("prev_hash"), _CANONICAL_ORDER.index("seq")
+assert _PREV_AT < _SEQ_AT
 
 
 def _member(name: str, value: Any) -> str:
@@ -128,45 +162,55 @@ def _member(name: str, value: Any) -> str:
 class PreparedEvent:
     """An event made ready to append before the lock is taken (``prepare``): every canonical
     JSON member and database value that does not depend on its place in the chain. Under the
-    lock only ``seq``, ``prev_hash`` and the hash remain to compute (``append_prepared``).
+    lock only ``seq``, ``prev_hash`` and the hash remain to compute (``at``; on PostgreSQL the
+    database computes them, from ``parts``).
 
     The hash is the same as ``compute_hash`` of the finished fields: the canonical JSON of a
     flat object with sorted keys is its members, each written on its own, joined in key order
     (tests/test_audit_chain.py checks the two agree)."""
 
-    __slots__ = ("_members", "_values", "fields")
+    __slots__ = ("fields", "parts", "values")
 
     def __init__(self, fields: Mapping[str, Any]) -> None:
         fields = dict(fields)
         # Microsecond precision survives both databases, so the hash recomputes exactly.
         fields["occurred_at"] = fields["occurred_at"].astimezone(UTC)
         self.fields = fields
-        self._members = {
-            name: _member(name, fields.get(name))
-            for name in HASHED_FIELDS
-            if name not in _CHAIN_FIELDS
-        }
-        self._values = {
-            f.attname: f.get_db_prep_save(fields[f.attname], connection)
-            for f in _model_fields()
-            if f.attname not in _CHAIN_FIELDS
-        }
+        members = [
+            "" if name in _CHAIN_FIELDS else _member(name, fields.get(name))
+            for name in _CANONICAL_ORDER
+        ]
+        # The canonical JSON around the two values only the chain's head gives:
+        # ``head + prev_hash + middle + str(seq) + tail``. A hash is hex, so ``prev_hash`` is
+        # written as it is, between its quotes; ``seq`` is an integer.
+        self.parts: tuple[str, str, str] = (
+            "{" + "".join(m + "," for m in members[:_PREV_AT]) + '"prev_hash":"',
+            '",' + "".join(m + "," for m in members[_PREV_AT + 1 : _SEQ_AT]) + '"seq":',
+            "".join("," + m for m in members[_SEQ_AT + 1 :]) + "}",
+        )
+        # The database values of every column but the chain's own, in ``_unchained_model_fields``
+        # order.
+        self.values = [
+            f.get_db_prep_save(fields[f.attname], connection) for f in _unchained_model_fields()
+        ]
 
     def at(self, seq: int, prev_hash: str) -> tuple[dict[str, Any], list[Any]]:
-        """The finished fields and the database values of this event at ``seq`` after
-        ``prev_hash``."""
-        members = self._members | {
-            "seq": _member("seq", seq),
-            "prev_hash": _member("prev_hash", prev_hash),
-        }
-        canonical = "{" + ",".join(members[name] for name in _CANONICAL_ORDER) + "}"
+        """The finished fields and the database values (``_model_fields`` order) of this event
+        at ``seq`` after ``prev_hash``."""
+        head, middle, tail = self.parts
+        canonical = f"{head}{prev_hash}{middle}{int(seq)}{tail}"
         digest = hashlib.sha256(canonical.encode()).hexdigest()
-        fields = {**self.fields, "seq": seq, "prev_hash": prev_hash, "hash": digest}
-        values = self._values | {
-            f.attname: f.get_db_prep_save(fields[f.attname], connection)
-            for f in _chain_model_fields()
-        }
-        return fields, [values[f.attname] for f in _model_fields()]
+        return self.finished(seq, prev_hash, digest), self._row(seq, prev_hash, digest)
+
+    def finished(self, seq: int, prev_hash: str, digest: str) -> dict[str, Any]:
+        return {**self.fields, "seq": seq, "prev_hash": prev_hash, "hash": digest}
+
+    def _row(self, seq: int, prev_hash: str, digest: str) -> list[Any]:
+        own = iter(self.values)
+        chained = {"seq": seq, "prev_hash": prev_hash, "hash": digest}
+        return [
+            chained[f.attname] if f.attname in _CHAIN_FIELDS else next(own) for f in _model_fields()
+        ]
 
 
 @functools.cache
@@ -177,6 +221,11 @@ def _model_fields() -> tuple[Any, ...]:
 @functools.cache
 def _chain_model_fields() -> tuple[Any, ...]:
     return tuple(f for f in _model_fields() if f.attname in _CHAIN_FIELDS)
+
+
+@functools.cache
+def _unchained_model_fields() -> tuple[Any, ...]:
+    return tuple(f for f in _model_fields() if f.attname not in _CHAIN_FIELDS)
 
 
 def prepare(fields: Mapping[str, Any]) -> PreparedEvent:
@@ -190,37 +239,66 @@ def append(fields: dict[str, Any] | PreparedEvent) -> AuditEvent:
 
 
 def append_many(batch: Sequence[dict[str, Any] | PreparedEvent]) -> list[AuditEvent]:
-    """Append events in order at the head of the chain: the lock and head read, one INSERT.
+    """Append events in order at the head of the chain, in the caller's transaction if any.
 
-    The audit write is on the path of every clinical page, so it is plain statements (read the
-    head, insert) under the lock rather than ORM saves; values are still prepared by the model's
-    own fields, exactly as the ORM would — before the lock, except the chain's own (``prepare``).
-    All events of a batch go in one multi-row INSERT: on SQLite the write lock is held from
-    BEGIN to COMMIT, and every statement under it is another wait for the GIL
-    (bench/README.md).
+    The audit write is on the path of every clinical page, so it is plain statements under the
+    lock rather than ORM saves; values are still prepared by the model's own fields, exactly as
+    the ORM would — before the lock, except the chain's own (``prepare``). All events of a batch
+    go in one multi-row INSERT (up to ``_ROWS_PER_INSERT`` rows each): every statement under the
+    lock is another round trip, or on SQLite another wait for the GIL, with every other writer
+    waiting (bench/README.md).
+
+    - PostgreSQL: one statement per INSERT takes the lock, reads the head, hashes and inserts
+      (``_pg_insert_sql``, ADR 0012).
+    - SQLite: ``BEGIN IMMEDIATE`` holds the write lock; the head is read, the hashes computed in
+      Python, then the INSERT.
     """
-    events: list[AuditEvent] = []
     if not batch:
-        return events
+        return []
     ready = [item if isinstance(item, PreparedEvent) else PreparedEvent(item) for item in batch]
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        head = _lock_and_read_head(cursor)
-        seq, prev_hash = head if head else (0, GENESIS_HASH)
-        rows: list[tuple[dict[str, Any], list[Any]]] = []
-        for event in ready:
-            seq += 1
-            fields, values = event.at(seq, prev_hash)
-            prev_hash = fields["hash"]
-            rows.append((fields, values))
-        ids: dict[int, int] = {}
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            chunk = rows[start : start + _ROWS_PER_INSERT]
-            sql = _insert_sql(len(chunk), connection.vendor)
-            cursor.execute(sql, [value for _, values in chunk for value in values])
-            # RETURNING gives no order guarantee: match the ids back by seq.
-            ids.update({row_seq: pk for pk, row_seq in cursor.fetchall()})
-        events = [AuditEvent(id=ids[fields["seq"]], **fields) for fields, _ in rows]
+        if connection.vendor == "postgresql":
+            return _append_pg(cursor, ready)
+        return _append_sqlite(cursor, ready)
+
+
+def _append_pg(cursor: CursorWrapper, ready: list[PreparedEvent]) -> list[AuditEvent]:
+    events: list[AuditEvent] = []
+    for start in range(0, len(ready), _ROWS_PER_INSERT):
+        chunk = ready[start : start + _ROWS_PER_INSERT]
+        params: list[Any] = [
+            _PG_LOCK_KEY,
+            GENESIS_HASH,
+            *(event.parts[i] for i in range(3) for event in chunk),
+        ]
+        for event in chunk:
+            params.extend(event.values)
+        cursor.execute(_pg_insert_sql(len(chunk)), params)
+        # RETURNING gives no order guarantee: put the rows back in chain order.
+        returned = sorted(cursor.fetchall(), key=lambda row: int(row[1]))
+        events.extend(
+            AuditEvent(id=pk, **event.finished(int(seq), prev_hash, digest))
+            for event, (pk, seq, prev_hash, digest) in zip(chunk, returned, strict=True)
+        )
     return events
+
+
+def _append_sqlite(cursor: CursorWrapper, ready: list[PreparedEvent]) -> list[AuditEvent]:
+    head = _read_head_under_lock(cursor)
+    seq, prev_hash = head if head else (0, GENESIS_HASH)
+    rows: list[tuple[dict[str, Any], list[Any]]] = []
+    for event in ready:
+        seq += 1
+        fields, values = event.at(seq, prev_hash)
+        prev_hash = fields["hash"]
+        rows.append((fields, values))
+    ids: dict[int, int] = {}
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        cursor.execute(_insert_sql(len(chunk)), [value for _, values in chunk for value in values])
+        # RETURNING gives no order guarantee: match the ids back by seq.
+        ids.update({row_seq: pk for pk, row_seq in cursor.fetchall()})
+    return [AuditEvent(id=ids[fields["seq"]], **fields) for fields, _ in rows]
 
 
 @dataclass(frozen=True)
