@@ -172,7 +172,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check that sends nothing while the connection is quiet
+    # (see the module's docstring).
+    DATABASES["default"]["ENGINE"] = "iptcare.core.db.postgresql"
+if DATABASES["default"]["ENGINE"] == "iptcare.core.db.postgresql" and env_bool(
     "DB_PREPARED_STATEMENTS", True
 ):
     # Parameters bound by the server and statements prepared after five runs on a connection

@@ -119,10 +119,10 @@ def _pg_insert_sql(rows: int) -> str:
     # The arrays are written as ARRAY[...] of plain text parameters: psycopg adapts a Python
     # list element by element in Python (three lists: about 0.1 ms of CPU per append).
     array = "ARRAY[" + ", ".join(["%s"] * rows) + "]::text[]"
+    call = f"iptcare_audit_next(%s, %s, {array}, {array}, {array})"
     head = (
-        "WITH chain AS MATERIALIZED (SELECT new_seq, new_prev_hash, new_hash, n"
-        f" FROM iptcare_audit_next(%s, %s, {array}, {array}, {array})"
-        " WITH ORDINALITY AS c(new_seq, new_prev_hash, new_hash, n))"
+        "WITH chain AS MATERIALIZED (SELECT new_seq, new_prev_hash, new_hash, n"  # noqa: S608
+        f" FROM {call} WITH ORDINALITY AS c(new_seq, new_prev_hash, new_hash, n))"
     )
     insert = f"INSERT INTO {table} ({columns}) VALUES {', '.join(rows_sql)}"  # noqa: S608
     return f"{head} {insert} RETURNING id, seq, prev_hash, hash"

@@ -1,0 +1,50 @@
+"""PostgreSQL with a health check that costs no round trip while the connection is quiet.
+
+Django checks a persistent connection before its first use in each request
+(``CONN_HEALTH_CHECKS``) by sending ``SELECT 1``: one more round trip on every request, with
+the server woken to answer it. Under load on the benchmark machine that was about 14 % of a
+gunicorn worker's time during the questionnaire submit (a sampling profile, bench/README.md).
+
+A connection that sits idle between requests has nothing to read: the server sends nothing
+unasked. When the server ends it — a restart, ``pg_terminate_backend``, an idle-session timeout —
+it sends its FATAL error and closes the socket, and the socket becomes readable. So here the
+check first polls the socket without waiting: nothing to read, and psycopg does not know it
+broken, means the connection is as the last request left it, and no statement is sent. Anything
+to read (or a transaction left open) falls back to Django's own ``SELECT 1``, which reads what
+the server said and closes the connection if it is gone. What neither check can see quickly is a
+peer that vanished without a word (a cut network); ``SELECT 1`` would then hang as well.
+
+After an error in a request Django still checks with ``SELECT 1`` (``is_usable``, unchanged).
+"""
+
+from __future__ import annotations
+
+import select
+from typing import Any
+
+from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
+from psycopg import Connection, pq
+
+
+def _quiet(connection: Connection[Any]) -> bool:
+    """True if a psycopg connection is open, idle outside a transaction, not known broken, and
+    has nothing waiting to be read on its socket (checked without blocking; ``poll``, not
+    ``select``, which cannot watch a descriptor above 1023)."""
+    if connection.closed or connection.broken:
+        return False
+    if connection.info.transaction_status != pq.TransactionStatus.IDLE:
+        return False
+    poller = select.poll()
+    poller.register(connection.fileno(), select.POLLIN)
+    return not poller.poll(0)
+
+
+class DatabaseWrapper(PostgreSQLDatabaseWrapper):
+    def close_if_health_check_failed(self) -> None:
+        """Django's check (called before each cursor, effective once per request), with no
+        round trip while the connection is quiet; otherwise Django's ``SELECT 1``."""
+        done: bool = self.health_check_done  # type: ignore[has-type]
+        if not done and self.connection is not None and _quiet(self.connection):
+            self.health_check_done = True
+            return
+        super().close_if_health_check_failed()
