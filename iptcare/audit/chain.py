@@ -94,15 +94,19 @@ def _insert_sql(rows: int) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _pg_insert_sql(rows: int) -> str:
-    """PostgreSQL: one statement that appends ``rows`` events — lock, head, hashes and insert
-    (ADR 0012). A CTE calls ``iptcare_audit_next`` (migration audit/0006) once: it takes the
-    chain's advisory lock, reads the head with a snapshot taken after the lock, and returns each
-    event's seq, prev_hash and hash in order; each row of the INSERT reads its own from the CTE.
+def _pg_parts(rows: int, after: str | None = None) -> tuple[str, str]:
+    """PostgreSQL: the CTE and the INSERT of one statement that appends ``rows`` events — lock,
+    head, hashes and insert (ADR 0012). The CTE calls ``iptcare_audit_next`` (migration
+    audit/0006) once: it takes the chain's advisory lock, reads the head with a snapshot taken
+    after the lock, and returns each event's seq, prev_hash and hash in order; each row of the
+    INSERT reads its own from the CTE.
 
     Parameters: the lock key, the genesis hash, the events' canonical JSON heads, middles and
     tails (three arrays of ``rows`` texts, ``PreparedEvent.parts``), then every row's other
-    column values."""
+    column values.
+
+    ``after``: a CTE of the same statement (one row) that must run before the chain's lock is
+    taken: the lock key is read through it, so the function cannot be called before it."""
     quote = connection.ops.quote_name
     table = quote(AuditEvent._meta.db_table)
     own, chained = _unchained_model_fields(), _chain_model_fields()
@@ -119,13 +123,62 @@ def _pg_insert_sql(rows: int) -> str:
     # The arrays are written as ARRAY[...] of plain text parameters: psycopg adapts a Python
     # list element by element in Python (three lists: about 0.1 ms of CPU per append).
     array = "ARRAY[" + ", ".join(["%s"] * rows) + "]::text[]"
-    call = f"iptcare_audit_next(%s, %s, {array}, {array}, {array})"
-    head = (
-        "WITH chain AS MATERIALIZED (SELECT new_seq, new_prev_hash, new_hash, n"  # noqa: S608
+    key = "%s" if after is None else f"(SELECT %s::bigint FROM {after})"  # noqa: S608
+    call = f"iptcare_audit_next({key}, %s, {array}, {array}, {array})"
+    cte = (
+        "chain AS MATERIALIZED (SELECT new_seq, new_prev_hash, new_hash, n"  # noqa: S608
         f" FROM {call} WITH ORDINALITY AS c(new_seq, new_prev_hash, new_hash, n))"
     )
     insert = f"INSERT INTO {table} ({columns}) VALUES {', '.join(rows_sql)}"  # noqa: S608
-    return f"{head} {insert} RETURNING id, seq, prev_hash, hash"
+    return cte, f"{insert} RETURNING id, seq, prev_hash, hash"
+
+
+def _pg_insert_sql(rows: int) -> str:
+    """PostgreSQL: one statement that appends ``rows`` events (``_pg_parts``)."""
+    cte, insert = _pg_parts(rows)
+    return f"WITH {cte} {insert}"
+
+
+def _pg_params(chunk: Sequence[PreparedEvent]) -> list[Any]:
+    """The parameters of ``_pg_parts(len(chunk))``, in the order of their placeholders."""
+    params: list[Any] = [
+        _PG_LOCK_KEY,
+        GENESIS_HASH,
+        *(event.parts[i] for i in range(3) for event in chunk),
+    ]
+    for event in chunk:
+        params.extend(event.values)
+    return params
+
+
+def pg_appended(
+    chunk: Sequence[PreparedEvent], returned: Iterable[Sequence[Any]]
+) -> list[AuditEvent]:
+    """The appended events of ``chunk`` from the rows its INSERT returned (id, seq, prev_hash,
+    hash; ``_pg_parts``, ``pg_append_ctes``), which come in no particular order: put back in
+    chain order."""
+    rows = sorted(returned, key=lambda row: int(row[1]))
+    return [
+        AuditEvent(id=pk, **event.finished(int(seq), prev_hash, digest))
+        for event, (pk, seq, prev_hash, digest) in zip(chunk, rows, strict=True)
+    ]
+
+
+def pg_append_ctes(ready: Sequence[PreparedEvent], *, after: str) -> tuple[str, list[Any]]:
+    """PostgreSQL: the append of ``ready`` (at most ``_ROWS_PER_INSERT`` events) as two CTEs of
+    a larger statement — ``chain AS MATERIALIZED (...), audit AS (INSERT ... RETURNING id, seq,
+    prev_hash, hash)`` — and their parameters (``iptcare.core.db.statement``, ADR 0013). The
+    statement must read the rows of ``audit`` and hand them to ``pg_appended``.
+
+    ``after`` names a MATERIALIZED CTE of one row that has made the statement's other writes
+    run (by reading their RETURNING): the chain's lock is taken only after it, so that the lock
+    comes last, as everywhere else (the audit event is the last write of its transaction), and
+    is held to the end of the statement's transaction, as with ``append``. Taking it first could
+    deadlock with a transaction that holds a row this statement writes and waits for the lock."""
+    if not ready or len(ready) > _ROWS_PER_INSERT:
+        raise ValueError(f"Between 1 and {_ROWS_PER_INSERT} events per statement.")
+    cte, insert = _pg_parts(len(ready), after)
+    return f"{cte}, audit AS ({insert})", _pg_params(ready)
 
 
 # The chain's own fields: known only under the lock, at the head.
@@ -266,20 +319,8 @@ def _append_pg(cursor: CursorWrapper, ready: list[PreparedEvent]) -> list[AuditE
     events: list[AuditEvent] = []
     for start in range(0, len(ready), _ROWS_PER_INSERT):
         chunk = ready[start : start + _ROWS_PER_INSERT]
-        params: list[Any] = [
-            _PG_LOCK_KEY,
-            GENESIS_HASH,
-            *(event.parts[i] for i in range(3) for event in chunk),
-        ]
-        for event in chunk:
-            params.extend(event.values)
-        cursor.execute(_pg_insert_sql(len(chunk)), params)
-        # RETURNING gives no order guarantee: put the rows back in chain order.
-        returned = sorted(cursor.fetchall(), key=lambda row: int(row[1]))
-        events.extend(
-            AuditEvent(id=pk, **event.finished(int(seq), prev_hash, digest))
-            for event, (pk, seq, prev_hash, digest) in zip(chunk, returned, strict=True)
-        )
+        cursor.execute(_pg_insert_sql(len(chunk)), _pg_params(chunk))
+        events.extend(pg_appended(chunk, cursor.fetchall()))
     return events
 
 

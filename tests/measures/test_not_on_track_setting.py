@@ -77,4 +77,4 @@ def test_through_a_link_the_programs_session_decides_at_no_extra_query(
     kinds = list(Alert.objects.values_list("kind", flat=True))
     assert kinds == ([AlertKind.NOT_ON_TRACK] if flagged else [])
     if not flagged:  # the query budget of a submit that raises nothing (test_submit_queries)
-        assert len(ctx) == (6 if connection.vendor == "postgresql" else 7)
+        assert len(ctx) == (4 if connection.vendor == "postgresql" else 7)

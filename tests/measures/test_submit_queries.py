@@ -2,20 +2,26 @@
 
 Counts are exact: every statement Django sends is listed, transaction control included (in a
 test the submit's transaction is a SAVEPOINT inside the test's own; outside it is BEGIN/COMMIT,
-the same count). The audit event is two statements on SQLite (the chain's head, read under the
-write lock, then the INSERT) and one on PostgreSQL, where the INSERT itself takes the chain's lock
-and reads its head (``iptcare_audit_next``, ADR 0012): a submit is 7 statements on SQLite and 6
-on PostgreSQL, one more with alerts.
+the same count, or on PostgreSQL none at all).
+
+- SQLite: the link, then a transaction: the administration, its alerts (if any), the link spent,
+  the audit event (the chain's head, read under the write lock, then the INSERT): 7 statements,
+  8 with alerts.
+- PostgreSQL: the link, then every write in one statement that is its own transaction (ADR
+  0013): 2 statements, alerts or not (4 in a test: the savepoint around it).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from datetime import date
 from typing import Any
 
+import psycopg
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -24,6 +30,7 @@ from iptcare.accounts.models import User
 from iptcare.audit import chain
 from iptcare.audit.models import AuditEvent
 from iptcare.clients.models import Client, Episode
+from iptcare.core.db import statement
 from iptcare.core.errors import NotFound
 from iptcare.measures import services
 from iptcare.measures.models import Administration, Alert, AlertKind, MeasureLink
@@ -37,9 +44,11 @@ def _verbs(ctx: CaptureQueriesContext) -> list[str]:
     return [q["sql"].split()[0].upper() for q in ctx.captured_queries]
 
 
-def _audit_append() -> list[str]:
-    """The statements that append one audit event on this database."""
-    return ["WITH"] if connection.vendor == "postgresql" else ["SELECT", "INSERT"]
+def _submit(alerts: int = 0) -> list[str]:
+    """The statements of a link submit in a test (module docstring), after reading the link."""
+    if connection.vendor == "postgresql":
+        return ["SAVEPOINT", "WITH", "RELEASE"]
+    return ["SAVEPOINT", "INSERT", *["INSERT"] * alerts, "UPDATE", "SELECT", "INSERT", "RELEASE"]
 
 
 def _link_with_history(theo: User, client_record: Client) -> str:
@@ -52,28 +61,26 @@ def _link_with_history(theo: User, client_record: Client) -> str:
     ).secret
 
 
-def test_link_submit_without_alert_is_six_or_seven_statements(
-    theo: User, client_record: Client
-) -> None:
+def test_link_submit_without_alert(theo: User, client_record: Client) -> None:
     secret = _link_with_history(theo, client_record)
     with CaptureQueriesContext(connection) as ctx:
         administration = services.link_submit(secret=secret, answers=NO_FLAG)
-    # link (+ episode, open episode, baseline, sessions attended) | transaction: administration,
-    # link spent and linked, audit event.
-    expected = ["SELECT", "SAVEPOINT", "INSERT", "UPDATE", *_audit_append(), "RELEASE"]
-    assert _verbs(ctx) == expected
-    assert len(ctx) == (6 if connection.vendor == "postgresql" else 7)
+    # link (+ episode, open episode, baseline, sessions attended) | administration, link spent
+    # and linked, audit event.
+    assert _verbs(ctx) == ["SELECT", *_submit()]
+    assert len(ctx) == (4 if connection.vendor == "postgresql" else 7)
     assert administration.total == 8 and not Alert.objects.exists()
     assert MeasureLink.objects.get().administration == administration
+    (event,) = AuditEvent.objects.filter(resource_id=str(administration.public_id))
+    assert event.resource_type == "administration" and chain.verify().ok
 
 
-def test_link_submit_with_a_safety_alert_is_one_more(theo: User, client_record: Client) -> None:
+def test_link_submit_with_a_safety_alert(theo: User, client_record: Client) -> None:
     secret = _link_with_history(theo, client_record)
     with CaptureQueriesContext(connection) as ctx:
         administration = services.link_submit(secret=secret, answers=ITEM_9)
-    expected = ["SELECT", "SAVEPOINT", "INSERT", "INSERT", "UPDATE"]
-    assert _verbs(ctx) == [*expected, *_audit_append(), "RELEASE"]
-    assert len(ctx) == (7 if connection.vendor == "postgresql" else 8)
+    assert _verbs(ctx) == ["SELECT", *_submit(alerts=1)]
+    assert len(ctx) == (4 if connection.vendor == "postgresql" else 8)
     (alert,) = Alert.objects.all()
     assert alert.kind == AlertKind.SAFETY and alert.clinician == theo
     assert alert.source_id == str(administration.public_id)
@@ -90,7 +97,7 @@ def test_the_page_reads_the_link_once(theo: User, client_record: Client) -> None
     with CaptureQueriesContext(connection) as ctx:
         response = http.post(f"/m/{secret}/", form)
     assert response.status_code == 200
-    assert len(ctx) == (6 if connection.vendor == "postgresql" else 7)
+    assert _verbs(ctx) == ["SELECT", *_submit()]
     assert Administration.objects.count() == 2
 
 
@@ -100,26 +107,39 @@ def test_the_page_reads_the_link_once(theo: User, client_record: Client) -> None
 def test_a_link_spent_by_another_tab_during_the_submit_keeps_nothing(
     theo: User, client_record: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The other tab's submit commits just before this one spends the link: on SQLite after this
+    one's administration and alert are inserted, on PostgreSQL just before its one statement
+    (which then writes them and aborts)."""
     secret = _link_with_history(theo, client_record)
 
-    spend = services._SPEND_LINK
+    def other_tab() -> None:
+        MeasureLink.objects.update(used_at=timezone.now())
 
-    class OtherTabFirst:
-        """The other tab's submit commits just before this one spends the link (after this
-        one's administration and alert are inserted)."""
+    if connection.vendor == "postgresql":
+        fetch_one = statement.fetch_one
 
-        def execute(self, **values: Any) -> int:
-            assert Administration.objects.count() == 2 and Alert.objects.count() == 1
-            MeasureLink.objects.update(used_at=timezone.now())
-            return spend.execute(**values)
+        def other_tab_first(sql: str, params: Any) -> tuple[Any, ...]:
+            other_tab()
+            return fetch_one(sql, params)
 
-    monkeypatch.setattr(services, "_SPEND_LINK", OtherTabFirst())
+        monkeypatch.setattr(statement, "fetch_one", other_tab_first)
+    else:
+        spend = services._SPEND_LINK
+
+        class OtherTabFirst:
+            def execute(self, **values: Any) -> int:
+                assert Administration.objects.count() == 2 and Alert.objects.count() == 1
+                other_tab()
+                return spend.execute(**values)
+
+        monkeypatch.setattr(services, "_SPEND_LINK", OtherTabFirst())
     events = AuditEvent.objects.count()
     with pytest.raises(NotFound):
         services.link_submit(secret=secret, answers=ITEM_9)
     assert Administration.objects.count() == 1  # the in-session baseline only
     assert not Alert.objects.exists() and AuditEvent.objects.count() == events
     assert MeasureLink.objects.get().administration is None
+    assert chain.verify().ok
 
 
 def test_history_read_with_the_link_raises_deterioration(theo: User, client_record: Client) -> None:
@@ -152,8 +172,7 @@ def test_a_submit_that_opens_an_alert_adds_one_insert(theo: User, client_record:
     secret = _link_with_history(theo, client_record)  # baseline 8
     with CaptureQueriesContext(connection) as ctx:
         services.link_submit(secret=secret, answers=WORSE)
-    expected = ["SELECT", "SAVEPOINT", "INSERT", "INSERT", "UPDATE"]
-    assert _verbs(ctx) == [*expected, *_audit_append(), "RELEASE"]
+    assert _verbs(ctx) == ["SELECT", *_submit(alerts=1)]
     (alert,) = Alert.objects.all()
     assert alert.kind == AlertKind.DETERIORATION
 
@@ -213,3 +232,63 @@ def test_the_audit_event_is_prepared_before_the_submit_takes_the_write_lock(
     assert depths == [outside]
     (event,) = AuditEvent.objects.filter(resource_id=str(administration.public_id))
     assert event.actor_email == "client (single-use link)" and chain.verify().ok
+
+
+def _other_session(*, autocommit: bool = False) -> psycopg.Connection[Any]:
+    params = connection.get_connection_params()
+    for name in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(name, None)
+    return psycopg.connect(**params, autocommit=autocommit)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_at_once_keep_one_and_the_audit_lock_is_taken_last(
+    theo: User, client_record: Client
+) -> None:
+    """Real concurrency (PostgreSQL, two sessions): another tab has spent the link and not yet
+    committed. This submit waits for the link's row lock — without holding the audit chain's
+    lock meanwhile (every transaction takes that one last, so none can deadlock with it) — then
+    finds the link spent and keeps nothing."""
+    if connection.vendor != "postgresql":
+        assert connection.vendor == "sqlite"  # one writer at a time: the tab test above
+        return
+    secret = _link_with_history(theo, client_record)
+    link = MeasureLink.objects.get()
+    events = AuditEvent.objects.count()
+    outcome: list[str] = []
+
+    def submit() -> None:
+        try:
+            services.link_submit(secret=secret, answers=ITEM_9)
+            outcome.append("kept")
+        except NotFound:
+            outcome.append("gone")
+        finally:
+            connections.close_all()
+
+    # A session of its own: in a transaction pg_stat_activity stays as it was first read.
+    with _other_session() as other, _other_session(autocommit=True) as watcher:
+        other.execute(
+            "UPDATE measures_measurelink SET used_at = now() WHERE id = %s", [link.pk]
+        )  # the other tab's submit, not committed yet: it holds the row
+        thread = threading.Thread(target=submit)
+        thread.start()
+        waiting: list[tuple[Any, ...]] = []
+        for _ in range(1000):  # until the submit waits for the row (at most 10 s)
+            waiting = watcher.execute(
+                "SELECT a.pid, (SELECT count(*) FROM pg_locks l WHERE l.pid = a.pid"
+                " AND l.locktype = 'advisory' AND l.granted)"
+                " FROM pg_stat_activity a WHERE a.datname = current_database()"
+                " AND a.wait_event_type = 'Lock'"
+            ).fetchall()
+            if waiting or not thread.is_alive():
+                break
+            time.sleep(0.01)
+        assert len(waiting) == 1, "the submit should wait for the link's row lock"
+        assert waiting[0][1] == 0, "it must not hold the audit chain's lock while it waits"
+        other.commit()
+    thread.join(timeout=10)
+    assert outcome == ["gone"]
+    assert Administration.objects.count() == 1  # the in-session baseline only
+    assert not Alert.objects.exists() and AuditEvent.objects.count() == events
+    assert MeasureLink.objects.get().administration is None and chain.verify().ok

@@ -120,15 +120,34 @@ class PreparedInsert:
     def execute(self) -> None:
         """Run the INSERT in the current transaction and mark the objects as saved."""
         connection = connections[self._using]
+        returned: Sequence[Any] = ()
         with connection.cursor() as cursor:
             for sql, params in self._statements:
                 cursor.execute(sql, params)
             if self._returning:
-                values = connection.ops.fetch_returned_insert_columns(
+                returned = connection.ops.fetch_returned_insert_columns(
                     cursor, self._returning_params
                 )
-                for field, value in zip(self._returning, values, strict=True):
-                    setattr(self._objs[0], field.attname, value)
+        self.saved(returned)
+
+    def statement(self) -> tuple[str, list[Any]]:
+        """The INSERT as one statement and its parameters, to send as part of a larger one (a
+        data-modifying CTE, ``iptcare.core.db.statement``); then ``saved`` with what its
+        RETURNING gave (the columns of ``returning``, in that order)."""
+        if len(self._statements) != 1 or self._returning_params:
+            raise ValueError("This INSERT is not one statement with plain parameters.")
+        sql, params = self._statements[0]
+        return sql, list(params)
+
+    @property
+    def returning(self) -> list[str]:
+        """The columns the INSERT returns (the primary key), none with ``ignore_conflicts``."""
+        return [field.column for field in self._returning]
+
+    def saved(self, returned: Sequence[Any] = ()) -> None:
+        """Mark the objects as saved, with the values the INSERT returned."""
+        for field, value in zip(self._returning, returned, strict=True):
+            setattr(self._objs[0], field.attname, value)
         for obj in self._objs:
             obj._state.adding = False
             obj._state.db = self._using

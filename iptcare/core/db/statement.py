@@ -1,0 +1,54 @@
+"""PostgreSQL: a write of several parts as one statement (ADR 0013).
+
+Each statement of a transaction is a round trip, and on both sides of it a fixed cost in CPU
+(Django's cursor, psycopg, the server's protocol and executor start-up), on top of ``BEGIN``
+and ``COMMIT`` (measured: three INSERT/UPDATEs in a transaction cost 2.5 times the CPU of the
+same three as data-modifying CTEs of one statement; bench/README.md). A hot write path whose
+parts do not need each other's results in Python can send them as one statement::
+
+    WITH adm AS (INSERT ... RETURNING id),
+         spent AS (UPDATE ... SET administration_id = (SELECT id FROM adm) ... RETURNING 1)
+    SELECT (SELECT id FROM adm), iptcare_require(EXISTS (SELECT FROM spent), 'gone')
+
+A statement is atomic by itself: outside a transaction it is its own (autocommit), so it needs no
+``BEGIN``/``COMMIT``; inside one (a test, a caller's block) it runs in a savepoint, so that a
+failed requirement undoes it alone. ``iptcare_require`` (migration core/0002) raises
+``REQUIREMENT_FAILED``, which aborts the statement and everything its CTEs wrote;
+``fetch_one`` turns that into ``RequirementFailed``. Every CTE runs to completion whether or not
+the final SELECT reads it (PostgreSQL's rule for data-modifying WITH), and all of them see the
+same snapshot, so a part must not need to *read* what another part writes, only its RETURNING.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import nullcontext
+from typing import Any
+
+from django.db import DatabaseError, connections, transaction
+
+# The SQLSTATE ``iptcare_require`` raises (migration core/0002).
+REQUIREMENT_FAILED = "IPT01"
+
+
+class RequirementFailed(Exception):
+    """An ``iptcare_require`` in the statement was false: nothing of it was kept."""
+
+
+def fetch_one(sql: str, params: Sequence[Any], *, using: str = "default") -> tuple[Any, ...]:
+    """Run ``sql`` as one atomic statement and return its one row."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("One-statement writes are for PostgreSQL.")
+    block = transaction.atomic(using=using) if connection.in_atomic_block else nullcontext()
+    with block, connection.cursor() as cursor:
+        try:
+            cursor.execute(sql, params)
+        except DatabaseError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) == REQUIREMENT_FAILED:
+                raise RequirementFailed(str(exc.__cause__)) from None
+            raise
+        row = cursor.fetchone()
+    if row is None:
+        raise DatabaseError("A one-statement write returned no row.")
+    return tuple(row)
