@@ -4,12 +4,15 @@ links (issue, and the public page a client completes), and the alert inbox."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -184,9 +187,18 @@ def client_questionnaire(
             )
         else:
             safety = any(f.get("severity") == "safety" for f in administration.flags)
+            if base_template == PUBLIC_BASE:
+                return HttpResponse(
+                    _public_done_page(
+                        safety,
+                        settings.DEMO,
+                        settings.IPTCARE_REQUIRE_MFA,
+                        settings.IPTCARE_CRISIS_TEXT,
+                    )
+                )
             return render(
                 request,
-                "measures/link_done.html",
+                DONE_TEMPLATE,
                 {"safety": safety, "base_template": base_template},
             )
     else:
@@ -202,6 +214,27 @@ def client_questionnaire(
 # The layout of the pages a single-use link opens: whoever holds the link is shown no
 # navigation and no staff name, signed in or not (templates/measures/public_base.html).
 PUBLIC_BASE = "measures/public_base.html"
+DONE_TEMPLATE = "measures/link_done.html"
+
+
+@lru_cache(maxsize=16)
+def _public_done_page(safety: bool, demo: bool, mfa_required: bool, crisis_text: str) -> str:
+    """The thank-you page after a link's questionnaire: the same for everyone who holds a link
+    (no user, no navigation, no form, no token), so it is rendered once per process for each
+    value of what it shows — whether a safety item was endorsed, and the settings the site's
+    context processor gives it — instead of on every submit. Rendering it was a tenth of a
+    submit's Python (bench/README.md); tests/measures/test_link_done_page.py checks that it is
+    the page ``render`` gives."""
+    return render_to_string(
+        DONE_TEMPLATE,
+        {
+            "safety": safety,
+            "base_template": PUBLIC_BASE,
+            "DEMO_MODE": demo,
+            "MFA_REQUIRED": mfa_required,
+            "CRISIS_TEXT": crisis_text,
+        },
+    )
 
 
 @never_cache
