@@ -93,3 +93,26 @@ def test_other_errors_are_not_a_failed_requirement(request: pytest.FixtureReques
 
     with pytest.raises(IntegrityError):
         statement.fetch_one(WRITE, [None, "x", True, "unused"])  # NOT NULL
+
+
+def test_placeholders_are_numbered_as_psycopg_reads_them() -> None:
+    assert statement.numbered("SELECT %s, %s") == ("SELECT $1, $2", 2)
+    assert statement.numbered("SELECT '100%%', %s LIKE 'a%%'") == ("SELECT '100%', $1 LIKE 'a%'", 1)
+    assert statement.numbered("SELECT 1") == ("SELECT 1", 0)
+    with pytest.raises(ValueError, match="%d"):
+        statement.numbered("SELECT %d")
+    with pytest.raises(ValueError, match=r"%\("):
+        statement.numbered("SELECT %(name)s")
+
+
+@pytest.mark.django_db
+def test_the_statement_is_sent_with_its_own_placeholders() -> None:
+    if connection.vendor != "postgresql":
+        assert connection.vendor == "sqlite"
+        return
+    with CaptureQueriesContext(connection) as ctx:
+        row = statement.fetch_one("SELECT %s::text || '%%', %s::int + 1", ["50", 41])
+    assert row == ("50%", 42)
+    assert ctx.captured_queries[1]["sql"] == "SELECT $1::text || '%', $2::int + 1"  # logged
+    with pytest.raises(ValueError, match="2 placeholders but 1 parameters"):
+        statement.fetch_one("SELECT %s, %s", [1])

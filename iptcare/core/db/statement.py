@@ -17,12 +17,19 @@ failed requirement undoes it alone. ``iptcare_require`` (migration core/0002) ra
 ``fetch_one`` turns that into ``RequirementFailed``. Every CTE runs to completion whether or not
 the final SELECT reads it (PostgreSQL's rule for data-modifying WITH), and all of them see the
 same snapshot, so a part must not need to *read* what another part writes, only its RETURNING.
+
+Such a statement is long and has many parameters, which psycopg would parse for its ``%s`` on
+every run (it caches only short statements): ``numbered`` rewrites them once per statement text
+into PostgreSQL's ``$1``, ``$2``…, and the statement runs on the backend's ``raw_cursor``
+(iptcare.core.db.postgresql), which sends it as it is.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from contextlib import nullcontext
+from functools import lru_cache
 from typing import Any
 
 from django.db import DatabaseError, connections, transaction
@@ -35,15 +42,39 @@ class RequirementFailed(Exception):
     """An ``iptcare_require`` in the statement was false: nothing of it was kept."""
 
 
+_PLACEHOLDER = re.compile(r"%(.)", re.DOTALL)
+
+
+@lru_cache(maxsize=64)
+def numbered(sql: str) -> tuple[str, int]:
+    """``sql`` written with Django's placeholders (``%s``, and ``%%`` for a literal ``%``, as
+    psycopg reads them) in PostgreSQL's own (``$1``, ``$2``…), and how many there are."""
+    count = 0
+
+    def rewrite(match: re.Match[str]) -> str:
+        nonlocal count
+        if match.group(1) == "%":
+            return "%"
+        if match.group(1) == "s":
+            count += 1
+            return f"${count}"
+        raise ValueError(f"Unsupported placeholder %{match.group(1)} (only %s and %%).")
+
+    return _PLACEHOLDER.sub(rewrite, sql), count
+
+
 def fetch_one(sql: str, params: Sequence[Any], *, using: str = "default") -> tuple[Any, ...]:
     """Run ``sql`` as one atomic statement and return its one row."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         raise NotImplementedError("One-statement writes are for PostgreSQL.")
+    native, count = numbered(sql)
+    if count != len(params):
+        raise ValueError(f"{count} placeholders but {len(params)} parameters.")
     block = transaction.atomic(using=using) if connection.in_atomic_block else nullcontext()
-    with block, connection.cursor() as cursor:
+    with block, connection.raw_cursor() as cursor:  # type: ignore[attr-defined]
         try:
-            cursor.execute(sql, params)
+            cursor.execute(native, params)
         except DatabaseError as exc:
             if getattr(exc.__cause__, "sqlstate", None) == REQUIREMENT_FAILED:
                 raise RequirementFailed(str(exc.__cause__)) from None

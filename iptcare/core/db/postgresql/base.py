@@ -15,6 +15,9 @@ the server said and closes the connection if it is gone. What neither check can 
 peer that vanished without a word (a cut network); ``SELECT 1`` would then hang as well.
 
 After an error in a request Django still checks with ``SELECT 1`` (``is_usable``, unchanged).
+
+``raw_cursor()`` gives a cursor for statements written with PostgreSQL's own placeholders
+(``iptcare.core.db.statement``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ import select
 from typing import Any
 
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
-from psycopg import Connection, pq
+from django.db.backends.postgresql.operations import (
+    DatabaseOperations as PostgreSQLDatabaseOperations,
+)
+from django.db.backends.postgresql.psycopg_any import register_tzloader
+from django.db.backends.utils import CursorWrapper
+from django.utils.asyncio import async_unsafe
+from psycopg import Connection, RawCursor, postgres, pq
 
 
 def _quiet(connection: Connection[Any]) -> bool:
@@ -39,7 +48,19 @@ def _quiet(connection: Connection[Any]) -> bool:
     return not poller.poll(0)
 
 
+class DatabaseOperations(PostgreSQLDatabaseOperations):
+    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str:
+        """What the query log shows: for a ``raw_cursor`` statement its text as sent (with
+        ``$1``, ``$2``…; Django would fill in the parameters by ``%s``, which it has none of)."""
+        if isinstance(cursor, RawCursor):
+            return sql
+        query: str = super().last_executed_query(cursor, sql, params)
+        return query
+
+
 class DatabaseWrapper(PostgreSQLDatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def close_if_health_check_failed(self) -> None:
         """Django's check (called before each cursor, effective once per request), with no
         round trip while the connection is quiet; otherwise Django's ``SELECT 1``."""
@@ -48,3 +69,22 @@ class DatabaseWrapper(PostgreSQLDatabaseWrapper):
             self.health_check_done = True
             return
         super().close_if_health_check_failed()
+
+    @async_unsafe
+    def raw_cursor(self) -> CursorWrapper:
+        """A cursor (checked, wrapped and logged as ``cursor()``'s) whose statements use
+        PostgreSQL's own placeholders, ``$1``, ``$2``…, sent as they are (``psycopg.RawCursor``).
+        psycopg turns ``%s`` into those by parsing the statement, and keeps the result only for
+        statements under 4,096 characters and 50 parameters: a longer one is parsed again on
+        every run — about half of the client CPU of the one-statement link submit (ADR 0013)."""
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            cursor: RawCursor[Any] = RawCursor(self.connection)
+            # As Django's create_cursor: the cursor's time zone, where the connection's differs.
+            oid = postgres.types["timestamptz"].oid
+            loader = self.connection.adapters.get_loader(oid, pq.Format.TEXT)
+            if self.timezone != getattr(loader, "timezone", None):
+                register_tzloader(self.timezone, cursor)
+            wrapped: CursorWrapper = self._prepare_cursor(cursor)  # type: ignore[attr-defined]
+            return wrapped
