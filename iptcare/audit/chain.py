@@ -151,12 +151,11 @@ def _pg_params(chunk: Sequence[PreparedEvent]) -> list[Any]:
     return params
 
 
-def pg_appended(
+def _pg_appended(
     chunk: Sequence[PreparedEvent], returned: Iterable[Sequence[Any]]
 ) -> list[AuditEvent]:
     """The appended events of ``chunk`` from the rows its INSERT returned (id, seq, prev_hash,
-    hash; ``_pg_parts``, ``pg_append_ctes``), which come in no particular order: put back in
-    chain order."""
+    hash), which come in no particular order: put back in chain order."""
     rows = sorted(returned, key=lambda row: int(row[1]))
     return [
         AuditEvent(id=pk, **event.finished(int(seq), prev_hash, digest))
@@ -168,7 +167,7 @@ def pg_append_ctes(ready: Sequence[PreparedEvent], *, after: str) -> tuple[str, 
     """PostgreSQL: the append of ``ready`` (at most ``_ROWS_PER_INSERT`` events) as two CTEs of
     a larger statement — ``chain AS MATERIALIZED (...), audit AS (INSERT ... RETURNING id, seq,
     prev_hash, hash)`` — and their parameters (``iptcare.core.db.statement``, ADR 0013). The
-    statement must read the rows of ``audit`` and hand them to ``pg_appended``.
+    statement may read the rows of ``audit`` (id, seq, prev_hash, hash).
 
     ``after`` names a MATERIALIZED CTE of one row that has made the statement's other writes
     run (by reading their RETURNING): the chain's lock is taken only after it, so that the lock
@@ -320,7 +319,7 @@ def _append_pg(cursor: CursorWrapper, ready: list[PreparedEvent]) -> list[AuditE
     for start in range(0, len(ready), _ROWS_PER_INSERT):
         chunk = ready[start : start + _ROWS_PER_INSERT]
         cursor.execute(_pg_insert_sql(len(chunk)), _pg_params(chunk))
-        events.extend(pg_appended(chunk, cursor.fetchall()))
+        events.extend(_pg_appended(chunk, cursor.fetchall()))
     return events
 
 

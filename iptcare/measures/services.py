@@ -534,8 +534,8 @@ def _store_and_spend_in_one_statement(
     insert.saved([row[0]])
     if insert_alerts is not None:
         insert_alerts.saved()
-    if event is not None:
-        chain.pg_appended([event], [row[2:]])
+    # The audit event is in the chain (its id, seq, prev_hash and hash are row[2:]); nothing
+    # here needs it as a model instance.
     link.used_at, link.administration = now, administration
 
 
