@@ -3,8 +3,9 @@
 Every measured request is the public form POST (``/m/<secret>/``) of a *fresh* link — scored,
 stored, alerts evaluated, audited, the link spent, all in one transaction. Links are issued
 before the measurement by ``bench.links`` (a subprocess on the same database, through the
-real ``link_issue`` service); each client thread first GETs one link page for its CSRF cookie
-and token, as a browser does, and then only POSTs.
+real ``link_issue`` service); each client thread first GETs one link page, as a browser does
+(the page sets no cookie and carries no CSRF token: the link is its own credential,
+``views.link_page``), and then only POSTs.
 
 Two runs: at maximum load (closed loop, ``--concurrency`` threads) and at half of it — a
 fixed rate of half the throughput just measured, latency counted from each request's
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.client import CSRF_COOKIE, BenchError, HttpSession, parse_page
+from bench.client import BenchError, HttpSession, parse_page
 from bench.links import ANSWER_SETS
 from bench.load import LoadResult, PoolExhausted, Sender, run_load
 from bench.server import HOST, run_checked, venv_bin
@@ -81,25 +82,21 @@ class LinkPool:
 
 @dataclass
 class Submitter:
-    """Sends one submit per call; a client thread's CSRF token is fetched once beforehand."""
+    """Sends one submit per call; each client thread opens one link page beforehand."""
 
     pool: LinkPool
-    tokens: dict[int, str] = field(default_factory=dict)
     _answers: Callable[[], int] = field(default_factory=lambda: itertools.count().__next__)
 
     def prepare(self, session: HttpSession) -> None:
-        """GET a link page (it does not spend the link) for the CSRF cookie and token."""
+        """GET a link page (it does not spend the link), as a browser opens it first."""
         page = session.get(self.pool.first)
-        token = parse_page(page.text()).inputs.get("csrfmiddlewaretoken")
-        if page.status != 200 or not token or CSRF_COOKIE not in session.cookies:
-            raise BenchError(f"GET {self.pool.first} gave {page.status} without a CSRF token")
-        self.tokens[id(session)] = token
+        if page.status != 200 or "item_1" not in parse_page(page.text()).inputs:
+            raise BenchError(f"GET {self.pool.first} gave {page.status} without the form")
 
     def send(self, session: HttpSession) -> int:
         path = self.pool.take()
         answers = ANSWER_SETS[self._answers() % len(ANSWER_SETS)]
         form = {f"item_{n}": code for n, code in answers.items()}
-        form["csrfmiddlewaretoken"] = self.tokens[id(session)]
         response = session.request(
             "POST",
             path,

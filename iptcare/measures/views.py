@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from iptcare.access.policy import decide
@@ -237,10 +238,17 @@ def _public_done_page(safety: bool, demo: bool, mfa_required: bool, crisis_text:
     )
 
 
+@csrf_exempt
 @never_cache
 @GET_POST
 def link_page(request: HttpRequest, secret: str) -> HttpResponse:
-    """The page a client opens from a link: no sign-in, works once, then expires."""
+    """The page a client opens from a link: no sign-in, works once, then expires.
+
+    Not CSRF-protected, and it sets no cookie: the secret in its address is the only credential
+    it accepts — no session, no signed-in user — so a forged cross-site POST would need the
+    secret, and whoever has that can submit directly. A CSRF token would add nothing but a
+    cookie, and a client whose browser refuses cookies could not submit at all. The portal and
+    kiosk questionnaires, which act on a session, keep Django's protection."""
     opened = services.link_open(secret)
     return client_questionnaire(
         request,

@@ -323,3 +323,39 @@ def test_invitation_link_works_for_days_once_and_is_not_a_reset_link(
     user.refresh_from_db()
     assert user.check_password("a-long-client-passphrase-42")
     assert not invitation_tokens.check_token(user, token)  # spent once the password is set
+
+
+# --- a single-use link is its own credential (views.link_page) ----------------------------------
+
+LINK_ANSWERS = {f"item_{n}": "1" for n in range(1, 9)} | {"item_9": "0"}
+
+
+def test_the_link_page_sets_no_cookie_and_takes_a_post_without_a_token(
+    theo: User, client_record: Client, episode: Episode
+) -> None:
+    secret = measures.link_issue(
+        actor=theo, client=client_record, instrument_code="phq-9", base_url="http://t/"
+    ).secret
+    browser = HttpClient(enforce_csrf_checks=True)  # as a real browser is held to it
+    page = browser.get(f"/m/{secret}/")
+    assert page.status_code == 200
+    assert not page.cookies and "csrfmiddlewaretoken" not in page.content.decode()
+    done = browser.post(f"/m/{secret}/", LINK_ANSWERS)
+    assert done.status_code == 200 and not done.cookies
+    assert Administration.objects.get().mode == "link"
+    assert browser.post(f"/m/{secret}/", LINK_ANSWERS).status_code == 404  # still single-use
+
+
+def test_the_portal_questionnaire_still_needs_its_csrf_token(
+    wren: User, theo: User, client_record: Client
+) -> None:
+    issued = measures.link_issue(
+        actor=theo, client=client_record, instrument_code="phq-9", base_url="http://t/"
+    )
+    http = _portal(wren)
+    http.handler.enforce_csrf_checks = True
+    url = f"/portal/questionnaires/{issued.link.public_id}/"
+    page = http.get(url)
+    assert 'name="csrfmiddlewaretoken"' in page.content.decode()
+    assert http.post(url, LINK_ANSWERS).status_code == 403  # no token
+    assert not Administration.objects.exists()
