@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import NotSupportedError, connection
 from django.test.utils import CaptureQueriesContext
 
 from iptcare.core.db import statement
@@ -46,7 +46,7 @@ def table() -> Any:
 def test_outside_a_transaction_it_is_its_own(request: pytest.FixtureRequest) -> None:
     if connection.vendor != "postgresql":
         assert connection.vendor == "sqlite"
-        with pytest.raises(NotImplementedError):
+        with pytest.raises(NotSupportedError):
             statement.fetch_one("SELECT 1", [])
         return
     request.getfixturevalue("table")

@@ -32,7 +32,7 @@ from contextlib import nullcontext
 from functools import lru_cache
 from typing import Any
 
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, NotSupportedError, connections, transaction
 
 # The SQLSTATE ``iptcare_require`` raises (migration core/0002).
 REQUIREMENT_FAILED = "IPT01"
@@ -67,7 +67,7 @@ def fetch_one(sql: str, params: Sequence[Any], *, using: str = "default") -> tup
     """Run ``sql`` as one atomic statement and return its one row."""
     connection = connections[using]
     if connection.vendor != "postgresql":
-        raise NotImplementedError("One-statement writes are for PostgreSQL.")
+        raise NotSupportedError("One-statement writes are for PostgreSQL.")
     native, count = numbered(sql)
     if count != len(params):
         raise ValueError(f"{count} placeholders but {len(params)} parameters.")
