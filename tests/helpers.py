@@ -1,5 +1,6 @@
 """Test helpers: our own TOTP computation (RFC 6238) so MFA tests do not trust django-otp's;
-scratch connections of the project's SQLite backend and a probe of its writer lock."""
+scratch connections of the project's SQLite backend and a probe of its writer lock; a second
+PostgreSQL session beside Django's."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from django.db import connection
 from django.db.utils import ConnectionHandler
 
 from iptcare.core.db.sqlite3.base import DatabaseWrapper
@@ -58,3 +61,12 @@ def writelock_is_free(path: str) -> bool:
         return True
     finally:
         os.close(fd)
+
+
+def other_pg_session(*, autocommit: bool = True) -> psycopg.Connection[Any]:
+    """A psycopg connection of its own to the test database (PostgreSQL): another client, as
+    the server sees it, beside Django's connection."""
+    params = connection.get_connection_params()
+    for name in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(name, None)
+    return psycopg.connect(**params, autocommit=autocommit)

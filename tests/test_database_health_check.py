@@ -4,23 +4,15 @@ still replaces a connection the server has ended (iptcare.core.db.postgresql).""
 from __future__ import annotations
 
 import select
-from typing import Any
 
-import psycopg
 import pytest
 from django.db import connection
 
-
-def _other_session() -> psycopg.Connection[Any]:
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    params.pop("prepare_threshold", None)
-    return psycopg.connect(**params, autocommit=True)
+from tests.helpers import other_pg_session
 
 
 def _last_statement(pid: int) -> str | None:
-    with _other_session() as other:
+    with other_pg_session() as other:
         row = other.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
     return None if row is None else str(row[0])
 
@@ -57,7 +49,7 @@ def test_a_connection_the_server_ended_is_replaced_before_the_request_uses_it() 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
-    with _other_session() as other:
+    with other_pg_session() as other:
         other.execute("SELECT pg_terminate_backend(%s)", [pid])
     # Until the server's goodbye has arrived on the socket (what a request after a restart or
     # a terminated session finds), waiting on the socket itself rather than for a set time.

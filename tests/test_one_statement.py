@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import NotSupportedError, connection
 from django.test.utils import CaptureQueriesContext
 
 from iptcare.core.db import statement
+from tests.helpers import other_pg_session
 
 TABLE = "test_one_statement_rows"
 WRITE = (
@@ -21,15 +21,8 @@ WRITE = (
 )
 
 
-def _other_session() -> psycopg.Connection[Any]:
-    params = connection.get_connection_params()
-    for name in ("cursor_factory", "context", "prepare_threshold"):
-        params.pop(name, None)
-    return psycopg.connect(**params, autocommit=True)
-
-
 def _rows_seen_by_another_session() -> list[str]:
-    with _other_session() as other:
+    with other_pg_session() as other:
         return [r[0] for r in other.execute(f"SELECT v FROM {TABLE} ORDER BY id")]
 
 

@@ -24,7 +24,6 @@ from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User, hash_token_secret
 from iptcare.audit import chain
 from iptcare.audit import services as audit
-from iptcare.audit.chain import PreparedEvent
 from iptcare.audit.models import Outcome
 from iptcare.clients.models import Client, Episode
 from iptcare.core.db import statement
@@ -470,7 +469,7 @@ def _store_and_spend_in_one_statement(
     administration: Administration,
     insert: PreparedInsert,
     insert_alerts: PreparedInsert | None,
-    event: PreparedEvent | None,
+    event: chain.PreparedEvent | None,
     now: datetime,
 ) -> None:
     """PostgreSQL: ``link_submit``'s writes — the administration, its alerts, the link spent,

@@ -19,7 +19,6 @@ import uuid
 from datetime import date
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
 from django.test import Client as HttpClient
@@ -34,6 +33,7 @@ from iptcare.core.db import statement
 from iptcare.core.errors import NotFound
 from iptcare.measures import services
 from iptcare.measures.models import Administration, Alert, AlertKind, MeasureLink
+from tests.helpers import other_pg_session
 from tests.test_caseload_chart import _episode
 
 NO_FLAG = {str(n): "1" for n in range(1, 9)} | {"9": "0"}  # total 8, same as the baseline
@@ -234,13 +234,6 @@ def test_the_audit_event_is_prepared_before_the_submit_takes_the_write_lock(
     assert event.actor_email == "client (single-use link)" and chain.verify().ok
 
 
-def _other_session(*, autocommit: bool = False) -> psycopg.Connection[Any]:
-    params = connection.get_connection_params()
-    for name in ("cursor_factory", "context", "prepare_threshold"):
-        params.pop(name, None)
-    return psycopg.connect(**params, autocommit=autocommit)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_tabs_at_once_keep_one_and_the_audit_lock_is_taken_last(
     theo: User, client_record: Client
@@ -267,7 +260,7 @@ def test_two_tabs_at_once_keep_one_and_the_audit_lock_is_taken_last(
             connections.close_all()
 
     # A session of its own: in a transaction pg_stat_activity stays as it was first read.
-    with _other_session() as other, _other_session(autocommit=True) as watcher:
+    with other_pg_session(autocommit=False) as other, other_pg_session() as watcher:
         other.execute(
             "UPDATE measures_measurelink SET used_at = now() WHERE id = %s", [link.pk]
         )  # the other tab's submit, not committed yet: it holds the row

@@ -3,7 +3,7 @@
 Each statement of a transaction is a round trip, and on both sides of it a fixed cost in CPU
 (Django's cursor, psycopg, the server's protocol and executor start-up), on top of ``BEGIN``
 and ``COMMIT`` (measured: three INSERT/UPDATEs in a transaction cost 2.5 times the CPU of the
-same three as data-modifying CTEs of one statement; bench/README.md). A hot write path whose
+same three as data-modifying CTEs of one statement; ADR 0013). A hot write path whose
 parts do not need each other's results in Python can send them as one statement::
 
     WITH adm AS (INSERT ... RETURNING id),
