@@ -331,6 +331,13 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Audit ---------------------------------------------------------------------------------
 # Off only for the benchmark's "audit off" comparison run; never in production.
 IPTCARE_AUDIT_ENABLED = env_bool("IPTCARE_AUDIT_ENABLED", default=True) or PRODUCTION
+# PostgreSQL: how many hash chains the trail is written in side by side (ADR 0014). A
+# transaction appends to one of them and holds that chain's lock until its commit is on disk;
+# transactions on different chains do not wait for each other. Any value from 1 on is safe and
+# may be changed at a restart: each chain is verified on its own. SQLite writes chain 0 only.
+IPTCARE_AUDIT_CHAINS = env_int("IPTCARE_AUDIT_CHAINS", 8)
+if not 1 <= IPTCARE_AUDIT_CHAINS <= 32767:
+    raise ImproperlyConfigured("IPTCARE_AUDIT_CHAINS must be between 1 and 32767.")
 
 # --- API ----------------------------------------------------------------------------------
 IPTCARE_API_TOKEN_MAX_DAYS = env_int("IPTCARE_API_TOKEN_MAX_DAYS", 365)

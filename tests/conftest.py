@@ -50,6 +50,15 @@ BaseDatabaseOperations.execute_sql_flush = _flush_with_triggers_lifted  # type: 
 
 
 @pytest.fixture
+def one_chain(settings: Any) -> None:
+    """The audit trail in one chain (``IPTCARE_AUDIT_CHAINS=1``): for tests of what happens
+    inside a chain — its links, its tampering, its lock — that name events by ``seq``. On
+    PostgreSQL the trail is otherwise several chains written side by side (ADR 0014;
+    tests/test_audit_chains.py); SQLite always writes one."""
+    settings.IPTCARE_AUDIT_CHAINS = 1
+
+
+@pytest.fixture
 def org(db: None) -> Organisation:
     return Organisation.objects.create(name="Fictional Test Clinic", slug="test-clinic")
 

@@ -70,3 +70,12 @@ def other_pg_session(*, autocommit: bool = True) -> psycopg.Connection[Any]:
     for name in ("cursor_factory", "context", "prepare_threshold"):
         params.pop(name, None)
     return psycopg.connect(**params, autocommit=autocommit)
+
+
+def last_audit_id() -> int:
+    """The id of the newest audit event (0 if none): events written after it have larger ids.
+    (``seq`` counts within one of the trail's chains, ADR 0014, so it orders nothing across
+    them; the id is the order events were inserted in.)"""
+    from iptcare.audit.models import AuditEvent
+
+    return AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0

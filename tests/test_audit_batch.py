@@ -23,6 +23,9 @@ from iptcare.core.db.sqlite3.base import DatabaseWrapper
 from tests.helpers import scratch_sqlite, writelock_is_free
 from tests.test_caseload_chart import _episode
 
+# Tests of one chain's links, tampering and lock, by seq (multi-chain: test_audit_chains.py).
+pytestmark = pytest.mark.usefixtures("one_chain")
+
 
 def _event(reason: str) -> AuditEvent | None:
     return record(

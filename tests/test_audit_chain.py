@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from typing import Any
@@ -21,6 +23,9 @@ from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.audit import chain, triggers
 from iptcare.audit.models import GENESIS_HASH, AuditEvent, Outcome
 from iptcare.audit.services import prepare, record, record_prepared
+
+# Tests of one chain's links, tampering and lock, by seq (multi-chain: test_audit_chains.py).
+pytestmark = pytest.mark.usefixtures("one_chain")
 
 
 def _write(n: int, reason: str = "test") -> list[AuditEvent]:
@@ -87,7 +92,7 @@ def test_edited_event_is_named() -> None:
     assert (result.ok, result.bad_seq) == (False, 3)
     assert "edited" in result.problem
     code, message = _verify_cli()
-    assert code == 1 and "seq=3" in message
+    assert code == 1 and "event 0:3 (chain 0, seq 3," in message
 
 
 @pytest.mark.django_db
@@ -192,41 +197,33 @@ def test_trigger_refuses_truncate_on_postgresql() -> None:
     assert AuditEvent.objects.count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_writers_keep_one_chain() -> None:
-    writers, per_writer = 6, 15
-    errors: list[BaseException] = []
-    start = threading.Barrier(writers)
+@contextmanager
+def holding_an_append(results: dict[str, Any]) -> Iterator[AuditEvent]:
+    """Another thread appends one event in a transaction it keeps open — holding its chain's
+    lock — until the block ends; yields that event. Its error, if any, is
+    ``results["holder_error"]``."""
+    holding, release = threading.Event(), threading.Event()
 
-    def work(n: int) -> None:
+    def holder() -> None:
         try:
-            start.wait()
-            for i in range(per_writer):
-                record(
-                    actor=None,
-                    actor_email=f"w{n}@example.org",
-                    action=Action.VIEW,
-                    data_category=DataCategory.DEMOGRAPHICS,
-                    outcome=Outcome.ALLOWED,
-                    reason=f"writer {n} event {i}",
-                )
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+            with transaction.atomic():
+                (results["held"],) = _write(1, "holder")
+                holding.set()
+                assert release.wait(30)
+        except BaseException as exc:  # pragma: no cover - reported by the caller
+            results["holder_error"] = exc
         finally:
+            holding.set()
             connections.close_all()
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(writers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    assert AuditEvent.objects.count() == writers * per_writer
-    result = chain.verify()
-    assert result.ok, result
-    assert result.checked == writers * per_writer
-    seqs = list(AuditEvent.objects.values_list("seq", flat=True))
-    assert seqs == list(range(1, writers * per_writer + 1))
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert holding.wait(30) and "holder_error" not in results, results
+        yield results["held"]
+    finally:
+        release.set()
+        thread.join(30)
 
 
 def _advisory_waiters() -> int:
@@ -245,20 +242,8 @@ def test_a_writer_that_waited_for_the_lock_chains_onto_what_the_holder_committed
     """The head is read after the lock is granted, never from a snapshot taken while waiting
     (PostgreSQL: ``iptcare_audit_next`` reads it inside the INSERT, ADR 0012)."""
     (first,) = _write(1, "before")
-    holder_has_lock, waiter_done = threading.Event(), threading.Event()
-    release_holder = threading.Event()
+    waiter_done = threading.Event()
     results: dict[str, Any] = {}
-
-    def holder() -> None:
-        try:
-            with transaction.atomic():
-                (results["held"],) = _write(1, "holder")
-                holder_has_lock.set()
-                assert release_holder.wait(30)
-        except BaseException as exc:  # pragma: no cover - reported below
-            results["holder_error"] = exc
-        finally:
-            connections.close_all()
 
     def waiter() -> None:
         try:
@@ -269,22 +254,19 @@ def test_a_writer_that_waited_for_the_lock_chains_onto_what_the_holder_committed
             waiter_done.set()
             connections.close_all()
 
-    threads = [threading.Thread(target=holder), threading.Thread(target=waiter)]
-    threads[0].start()
-    assert holder_has_lock.wait(30)
-    threads[1].start()
-    if connection.vendor == "postgresql":
-        for _ in range(3000):  # until the waiter is queued on the chain's advisory lock
-            if _advisory_waiters():
-                break
-            waiter_done.wait(0.01)
-        assert _advisory_waiters() == 1
-    assert not waiter_done.is_set()  # it cannot append while the holder's transaction is open
-    release_holder.set()
-    for t in threads:
-        t.join(30)
+    with holding_an_append(results) as held:
+        second = threading.Thread(target=waiter)
+        second.start()
+        if connection.vendor == "postgresql":
+            for _ in range(3000):  # until the waiter is queued on the chain's advisory lock
+                if _advisory_waiters():
+                    break
+                waiter_done.wait(0.01)
+            assert _advisory_waiters() == 1
+        assert not waiter_done.is_set()  # it cannot append while the holder's transaction is open
+    second.join(30)
     assert "holder_error" not in results and "waiter_error" not in results, results
-    held, waited = results["held"], results["waited"]
+    waited = results["waited"]
     assert (held.seq, held.prev_hash) == (first.seq + 1, first.hash)
     assert (waited.seq, waited.prev_hash) == (held.seq + 1, held.hash)
     assert chain.verify().ok
@@ -306,7 +288,7 @@ def test_a_rolled_back_transaction_leaves_no_gap() -> None:
         raise RuntimeError("the caller's work failed")
     _write(1)
     assert chain.verify().ok
-    assert list(AuditEvent.objects.values_list("seq", flat=True)) == [1, 2, 3]
+    assert list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True)) == [1, 2, 3]
 
 
 # --- events prepared before the lock ------------------------------------------------------------
@@ -368,7 +350,7 @@ def test_a_prepared_event_hashes_as_the_finished_fields_do(
         "user_agent": user_agent,
         "detail": detail,
     }
-    finished, values = chain.prepare(fields).at(seq, prev_hash)
+    finished, values = chain.prepare(fields).at(0, seq, prev_hash)
     assert finished["hash"] == chain.compute_hash({**fields, "seq": seq, "prev_hash": prev_hash})
     assert finished["occurred_at"] == occurred and finished["occurred_at"].tzinfo == UTC
     assert len(values) == len(AuditEvent._meta.concrete_fields) - 1  # every column but the id

@@ -7,6 +7,7 @@ needs ``iptcare_audit_next`` (0006)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -14,23 +15,68 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from iptcare.audit import chain
-from iptcare.audit.models import AuditEvent
+from iptcare.audit.models import GENESIS_HASH, AuditEvent
 from tests.test_audit_batch import _fields
 from tests.test_audit_chain import _write
 
 BEFORE = [("audit", "0004_chain_head_function")]
 AFTER = [("audit", "0005_fewer_indexes")]
 
+# Tests of one chain's links, tampering and lock, by seq (multi-chain: test_audit_chains.py).
+pytestmark = pytest.mark.usefixtures("one_chain")
+
 
 def _write_plain(n: int) -> None:
-    """``n`` events appended by the chain's plain statements, with no database function."""
+    """``n`` events appended as the chain's SQLite way did at 0004 and 0005 (head read, hashes in
+    Python, plain INSERT): written out here, since today's code writes columns those schemas
+    lack (``chain``, 0007)."""
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("LOCK TABLE audit_auditevent IN EXCLUSIVE MODE")
-        chain._append_sqlite(
-            cursor,
-            [chain.prepare(_fields(f"plain {i}")) for i in range(n)],
-        )
+        cursor.execute("SELECT seq, hash FROM audit_auditevent ORDER BY seq DESC LIMIT 1")
+        seq, prev_hash = cursor.fetchone() or (0, GENESIS_HASH)
+        for i in range(n):
+            fields = _fields(f"plain {i}") | {"seq": seq + 1, "prev_hash": prev_hash}
+            digest = chain.compute_hash(fields)
+            cursor.execute(
+                "INSERT INTO audit_auditevent (seq, occurred_at, actor_email, actor_role,"
+                " data_category, action, resource_type, resource_id, purpose, outcome, reason,"
+                " request_id, user_agent, detail, prev_hash, hash) VALUES (%s, %s, %s, %s, %s,"
+                " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    *(fields[name] or "" for name in _PLAIN_COLUMNS),
+                    json.dumps(fields["detail"]),
+                    prev_hash,
+                    digest,
+                ],
+            )
+            seq, prev_hash = seq + 1, digest
+
+
+# The columns _write_plain writes from the event's fields, before detail, prev_hash and hash.
+_PLAIN_COLUMNS = (
+    "seq",
+    "occurred_at",
+    "actor_email",
+    "actor_role",
+    "data_category",
+    "action",
+    "resource_type",
+    "resource_id",
+    "purpose",
+    "outcome",
+    "reason",
+    "request_id",
+    "user_agent",
+)
+
+
+def _verify_before_0007() -> chain.VerifyResult:
+    """``chain.verify`` of a trail whose table has no ``chain`` column yet (before 0007): one
+    chain, chain 0."""
+    columns = ("id", "hash", *chain.HASHED_FIELDS)
+    rows = AuditEvent.objects.order_by("seq").values(*columns)
+    return chain.verify(AuditEvent(chain=0, **row) for row in rows)
 
 
 def _latest() -> list[tuple[str, str]]:
@@ -78,7 +124,7 @@ def test_the_migration_keeps_every_event_and_drops_three_indexes(at_0004: None) 
     _migrate(AFTER)
 
     assert list(AuditEvent.objects.order_by("seq").values_list("seq", "hash", "reason")) == rows
-    assert chain.verify().ok
+    assert _verify_before_0007().ok
     after = _indexed_columns()
     assert set(before) - set(after) == {("hash",), ("actor_id",), ("client_id",)}
     assert set(after) <= set(before)
@@ -90,7 +136,7 @@ def test_the_migration_keeps_every_event_and_drops_three_indexes(at_0004: None) 
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(seq=5).delete()
     _write_plain(1)
-    assert chain.verify().ok and AuditEvent.objects.count() == 6
+    assert _verify_before_0007().ok and AuditEvent.objects.count() == 6
 
 
 @pytest.mark.django_db
@@ -103,7 +149,7 @@ def test_a_second_writer_at_the_same_place_still_fails_rather_than_fork() -> Non
         {name: getattr(head, name) for name in chain.HASHED_FIELDS} | {"reason": "a fork"}
     )
     for seq, prev_hash in ((2, AuditEvent.objects.get(seq=1).hash), (3, head.prev_hash)):
-        _, values = fork.at(seq, prev_hash)
+        _, values = fork.at(0, seq, prev_hash)
         with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(chain._insert_sql(1), values)
     assert AuditEvent.objects.count() == 2 and chain.verify().ok

@@ -68,13 +68,20 @@ def test_report_sorts_by_any_column(
 ) -> None:
     _seed(theo, tess, client_record)
     http = login_as(alice)
-    for column in ["actor_email", "outcome", "seq", "occurred_at", "action"]:
-        asc = [getattr(e, column) for e in http.get("/audit/", {"sort": column}).context["page"]]
-        desc = [
-            getattr(e, column) for e in http.get("/audit/", {"sort": f"-{column}"}).context["page"]
-        ]
-        assert asc == sorted(asc), column
-        assert desc == sorted(desc, reverse=True), column
+
+    def key(event: AuditEvent, column: str) -> object:
+        # "chain" is the place in the trail: chain, then seq (ADR 0014).
+        return (event.chain, event.seq) if column == "chain" else getattr(event, column)
+
+    for column in ["actor_email", "outcome", "chain", "occurred_at", "action"]:
+        asc = [key(e, column) for e in http.get("/audit/", {"sort": column}).context["page"]]
+        desc = [key(e, column) for e in http.get("/audit/", {"sort": f"-{column}"}).context["page"]]
+        assert asc == sorted(asc), column  # type: ignore[type-var]
+        assert desc == sorted(desc, reverse=True), column  # type: ignore[type-var]
+    page = http.get("/audit/", {"sort": "chain"})
+    assert b"chain:seq" in page.content
+    first = page.context["page"][0]
+    assert f"<td>{first.chain}:{first.seq}</td>".encode() in page.content
 
 
 def test_report_refuses_bad_dates_with_a_field_error(

@@ -21,7 +21,7 @@ from iptcare.core.models import Program
 
 
 def _privilege_events() -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(action=Action.PRIVILEGE_CHANGE).order_by("seq"))
+    return list(AuditEvent.objects.filter(action=Action.PRIVILEGE_CHANGE).order_by("id"))
 
 
 def test_admin_creates_a_user_who_gets_a_setup_link(

@@ -6,15 +6,16 @@ import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
-from iptcare.audit.models import GENESIS_HASH, AuditEvent
+from iptcare.audit.models import AuditEvent, genesis_hash
 
 # The fields covered by the hash, in a fixed order. Changing this list breaks every old chain.
 HASHED_FIELDS = (
@@ -40,7 +41,17 @@ HASHED_FIELDS = (
 )
 
 # Any 64-bit key works; this one is "iptcaud" in ASCII. PostgreSQL advisory locks are per database.
+# Chain c's lock is _PG_LOCK_KEY + c (ADR 0014).
 _PG_LOCK_KEY = 0x69707463617564
+
+
+def chains() -> int:
+    """How many chains PostgreSQL writes side by side (``IPTCARE_AUDIT_CHAINS``, ADR 0014).
+
+    Read at every append: a process may change it (a restart with another value, a test), and
+    the events already written stay where they are — each append reads its own chain's head
+    under that chain's lock, whatever the others were told."""
+    return int(settings.IPTCARE_AUDIT_CHAINS)
 
 
 def _canonical_value(name: str, value: Any) -> Any:
@@ -66,12 +77,19 @@ def compute_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_bytes(fields)).hexdigest()
 
 
+# SQLite has one writer at a time: its events all go to chain 0.
+_SQLITE_CHAIN = 0
+
+
 def _read_head_under_lock(cursor: CursorWrapper) -> tuple[int, str] | None:
-    """SQLite: the chain's head (its seq and hash), read under the write lock that
+    """SQLite: chain 0's head (its seq and hash), read under the write lock that
     ``BEGIN IMMEDIATE`` already holds. (PostgreSQL reads it inside the INSERT:
     ``_pg_insert_sql``.)"""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    cursor.execute(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
+    cursor.execute(
+        f"SELECT seq, hash FROM {table} WHERE chain = %s ORDER BY seq DESC LIMIT 1",  # noqa: S608
+        [_SQLITE_CHAIN],
+    )
     head = cursor.fetchone()
     return (int(head[0]), str(head[1])) if head else None
 
@@ -97,12 +115,12 @@ def _insert_sql(rows: int) -> str:
 def _pg_parts(rows: int, after: str | None = None) -> tuple[str, str]:
     """PostgreSQL: the CTE and the INSERT of one statement that appends ``rows`` events — lock,
     head, hashes and insert (ADR 0012). The CTE calls ``iptcare_audit_next`` (migration
-    audit/0006) once: it takes the chain's advisory lock, reads the head with a snapshot taken
-    after the lock, and returns each event's seq, prev_hash and hash in order; each row of the
-    INSERT reads its own from the CTE.
+    audit/0007) once: it picks the transaction's chain (ADR 0014), takes that chain's advisory
+    lock, reads its head with a snapshot taken after the lock, and returns each event's chain,
+    seq, prev_hash and hash in order; each row of the INSERT reads its own from the CTE.
 
-    Parameters: the lock key, the genesis hash, the events' canonical JSON heads, middles and
-    tails (three arrays of ``rows`` texts, ``PreparedEvent.parts``), then every row's other
+    Parameters: the lock key, the number of chains, the events' canonical JSON heads, middles
+    and tails (three arrays of ``rows`` texts, ``PreparedEvent.parts``), then every row's other
     column values.
 
     ``after``: a CTE of the same statement (one row) that must run before the chain's lock is
@@ -111,7 +129,12 @@ def _pg_parts(rows: int, after: str | None = None) -> tuple[str, str]:
     table = quote(AuditEvent._meta.db_table)
     own, chained = _unchained_model_fields(), _chain_model_fields()
     columns = ", ".join(quote(f.column) for f in (*own, *chained))
-    chain_columns = {"seq": "new_seq", "prev_hash": "new_prev_hash", "hash": "new_hash"}
+    chain_columns = {
+        "chain": "new_chain",
+        "seq": "new_seq",
+        "prev_hash": "new_prev_hash",
+        "hash": "new_hash",
+    }
     # Identifiers come from the model's metadata, never from input; values are parameters.
     rows_sql = []
     for n in range(1, rows + 1):
@@ -126,11 +149,15 @@ def _pg_parts(rows: int, after: str | None = None) -> tuple[str, str]:
     key = "%s" if after is None else f"(SELECT %s::bigint FROM {after})"  # noqa: S608
     call = f"iptcare_audit_next({key}, %s, {array}, {array}, {array})"
     cte = (
-        "chain AS MATERIALIZED (SELECT new_seq, new_prev_hash, new_hash, n"  # noqa: S608
-        f" FROM {call} WITH ORDINALITY AS c(new_seq, new_prev_hash, new_hash, n))"
+        "chain AS MATERIALIZED (SELECT new_chain, new_seq, new_prev_hash, new_hash, n"  # noqa: S608
+        f" FROM {call} WITH ORDINALITY AS c(new_chain, new_seq, new_prev_hash, new_hash, n))"
     )
     insert = f"INSERT INTO {table} ({columns}) VALUES {', '.join(rows_sql)}"  # noqa: S608
-    return cte, f"{insert} RETURNING id, seq, prev_hash, hash"
+    return cte, f"{insert} RETURNING {RETURNED}"
+
+
+# What an append's INSERT returns of each row (``_pg_appended`` reads them in this order).
+RETURNED = "id, chain, seq, prev_hash, hash"
 
 
 def _pg_insert_sql(rows: int) -> str:
@@ -143,7 +170,7 @@ def _pg_params(chunk: Sequence[PreparedEvent]) -> list[Any]:
     """The parameters of ``_pg_parts(len(chunk))``, in the order of their placeholders."""
     params: list[Any] = [
         _PG_LOCK_KEY,
-        GENESIS_HASH,
+        chains(),
         *(event.parts[i] for i in range(3) for event in chunk),
     ]
     for event in chunk:
@@ -154,20 +181,20 @@ def _pg_params(chunk: Sequence[PreparedEvent]) -> list[Any]:
 def _pg_appended(
     chunk: Sequence[PreparedEvent], returned: Iterable[Sequence[Any]]
 ) -> list[AuditEvent]:
-    """The appended events of ``chunk`` from the rows its INSERT returned (id, seq, prev_hash,
-    hash), which come in no particular order: put back in chain order."""
-    rows = sorted(returned, key=lambda row: int(row[1]))
+    """The appended events of ``chunk`` from the rows its INSERT returned (``RETURNED``), which
+    come in no particular order: put back in chain order (one statement appends to one chain)."""
+    rows = sorted(returned, key=lambda row: int(row[2]))
     return [
-        AuditEvent(id=pk, **event.finished(int(seq), prev_hash, digest))
-        for event, (pk, seq, prev_hash, digest) in zip(chunk, rows, strict=True)
+        AuditEvent(id=pk, **event.finished(int(chain), int(seq), prev_hash, digest))
+        for event, (pk, chain, seq, prev_hash, digest) in zip(chunk, rows, strict=True)
     ]
 
 
 def pg_append_ctes(ready: Sequence[PreparedEvent], *, after: str) -> tuple[str, list[Any]]:
     """PostgreSQL: the append of ``ready`` (at most ``_ROWS_PER_INSERT`` events) as two CTEs of
-    a larger statement — ``chain AS MATERIALIZED (...), audit AS (INSERT ... RETURNING id, seq,
-    prev_hash, hash)`` — and their parameters (``iptcare.core.db.statement``, ADR 0013). The
-    statement may read the rows of ``audit`` (id, seq, prev_hash, hash).
+    a larger statement — ``chain AS MATERIALIZED (...), audit AS (INSERT ... RETURNING ...)`` —
+    and their parameters (``iptcare.core.db.statement``, ADR 0013). The statement may read the
+    rows of ``audit`` (``RETURNED``).
 
     ``after`` names a MATERIALIZED CTE of one row that has made the statement's other writes
     run (by reading their RETURNING): the chain's lock is taken only after it, so that the lock
@@ -180,8 +207,9 @@ def pg_append_ctes(ready: Sequence[PreparedEvent], *, after: str) -> tuple[str, 
     return f"{cte}, audit AS ({insert})", _pg_params(ready)
 
 
-# The chain's own fields: known only under the lock, at the head.
-_CHAIN_FIELDS = ("seq", "prev_hash", "hash")
+# The chain's own fields: known only under the lock, at the head. (``chain`` is not hashed: its
+# genesis binds each event to its chain through the links, ``models.genesis_hash``.)
+_CHAIN_FIELDS = ("chain", "seq", "prev_hash", "hash")
 # The canonical JSON's members in their (sorted) order; ``seq`` and ``prev_hash`` are among them,
 # ``prev_hash`` first (``PreparedEvent.parts`` relies on it).
 _CANONICAL_ORDER = tuple(sorted(HASHED_FIELDS))
@@ -214,8 +242,8 @@ def _member(name: str, value: Any) -> str:
 class PreparedEvent:
     """An event made ready to append before the lock is taken (``prepare``): every canonical
     JSON member and database value that does not depend on its place in the chain. Under the
-    lock only ``seq``, ``prev_hash`` and the hash remain to compute (``at``; on PostgreSQL the
-    database computes them, from ``parts``).
+    lock only the chain, ``seq``, ``prev_hash`` and the hash remain to compute (``at``; on
+    PostgreSQL the database computes them, from ``parts``).
 
     The hash is the same as ``compute_hash`` of the finished fields: the canonical JSON of a
     flat object with sorted keys is its members, each written on its own, joined in key order
@@ -246,20 +274,21 @@ class PreparedEvent:
             f.get_db_prep_save(fields[f.attname], connection) for f in _unchained_model_fields()
         ]
 
-    def at(self, seq: int, prev_hash: str) -> tuple[dict[str, Any], list[Any]]:
+    def at(self, chain: int, seq: int, prev_hash: str) -> tuple[dict[str, Any], list[Any]]:
         """The finished fields and the database values (``_model_fields`` order) of this event
-        at ``seq`` after ``prev_hash``."""
+        at ``seq`` of ``chain`` after ``prev_hash``."""
         head, middle, tail = self.parts
         canonical = f"{head}{prev_hash}{middle}{int(seq)}{tail}"
         digest = hashlib.sha256(canonical.encode()).hexdigest()
-        return self.finished(seq, prev_hash, digest), self._row(seq, prev_hash, digest)
+        finished = self.finished(chain, seq, prev_hash, digest)
+        return finished, self._row(finished)
 
-    def finished(self, seq: int, prev_hash: str, digest: str) -> dict[str, Any]:
-        return {**self.fields, "seq": seq, "prev_hash": prev_hash, "hash": digest}
+    def finished(self, chain: int, seq: int, prev_hash: str, digest: str) -> dict[str, Any]:
+        return {**self.fields, "chain": chain, "seq": seq, "prev_hash": prev_hash, "hash": digest}
 
-    def _row(self, seq: int, prev_hash: str, digest: str) -> list[Any]:
+    def _row(self, finished: Mapping[str, Any]) -> list[Any]:
         own = iter(self.values)
-        chained = {"seq": seq, "prev_hash": prev_hash, "hash": digest}
+        chained = {name: finished[name] for name in _CHAIN_FIELDS}
         return [
             chained[f.attname] if f.attname in _CHAIN_FIELDS else next(own) for f in _model_fields()
         ]
@@ -291,7 +320,7 @@ def append(fields: dict[str, Any] | PreparedEvent) -> AuditEvent:
 
 
 def append_many(batch: Sequence[dict[str, Any] | PreparedEvent]) -> list[AuditEvent]:
-    """Append events in order at the head of the chain, in the caller's transaction if any.
+    """Append events in order at the head of one chain, in the caller's transaction if any.
 
     The audit write is on the path of every clinical page, so it is plain statements under the
     lock rather than ORM saves; values are still prepared by the model's own fields, exactly as
@@ -300,10 +329,10 @@ def append_many(batch: Sequence[dict[str, Any] | PreparedEvent]) -> list[AuditEv
     lock is another round trip, or on SQLite another wait for the GIL, with every other writer
     waiting (bench/README.md).
 
-    - PostgreSQL: one statement per INSERT takes the lock, reads the head, hashes and inserts
-      (``_pg_insert_sql``, ADR 0012).
-    - SQLite: ``BEGIN IMMEDIATE`` holds the write lock; the head is read, the hashes computed in
-      Python, then the INSERT.
+    - PostgreSQL: one statement per INSERT picks the transaction's chain, takes its lock, reads
+      its head, hashes and inserts (``_pg_insert_sql``, ADR 0012, 0014).
+    - SQLite: ``BEGIN IMMEDIATE`` holds the write lock; chain 0's head is read, the hashes
+      computed in Python, then the INSERT.
     """
     if not batch:
         return []
@@ -325,11 +354,11 @@ def _append_pg(cursor: CursorWrapper, ready: list[PreparedEvent]) -> list[AuditE
 
 def _append_sqlite(cursor: CursorWrapper, ready: list[PreparedEvent]) -> list[AuditEvent]:
     head = _read_head_under_lock(cursor)
-    seq, prev_hash = head if head else (0, GENESIS_HASH)
+    seq, prev_hash = head if head else (0, genesis_hash(_SQLITE_CHAIN))
     rows: list[tuple[dict[str, Any], list[Any]]] = []
     for event in ready:
         seq += 1
-        fields, values = event.at(seq, prev_hash)
+        fields, values = event.at(_SQLITE_CHAIN, seq, prev_hash)
         prev_hash = fields["hash"]
         rows.append((fields, values))
     ids: dict[int, int] = {}
@@ -342,27 +371,51 @@ def _append_sqlite(cursor: CursorWrapper, ready: list[PreparedEvent]) -> list[Au
 
 
 @dataclass(frozen=True)
+class ChainHead:
+    """Where one chain ends: its number, how many events it holds, its last seq and hash."""
+
+    chain: int
+    events: int
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
 class VerifyResult:
     ok: bool
     checked: int
-    head_seq: int
-    head_hash: str
+    # Every chain walked in full, in chain order (with a break: those before the broken one).
+    heads: tuple[ChainHead, ...] = ()
+    bad_chain: int | None = None
     bad_seq: int | None = None
     bad_id: int | None = None
     problem: str = ""
 
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 def verify(events: Iterable[AuditEvent] | None = None) -> VerifyResult:
-    """Walk the chain in seq order; report the first event that does not fit.
+    """Walk each chain in seq order; report the first event that does not fit.
 
     Detects an edited event (its hash no longer matches its content), a deleted one (a gap in seq
-    and a broken link), an inserted one (a broken link or a seq out of place) and a reordering
-    (seq is inside the hash, and each event names its predecessor's hash).
+    and a broken link), an inserted one (a broken link or a seq out of place), a reordering (seq
+    is inside the hash, and each event names its predecessor's hash) and an event moved to
+    another chain (each chain starts from its own genesis, so it no longer links).
+
+    ``events``: in (chain, seq) order; by default the whole trail.
     """
     if events is None:
-        events = AuditEvent.objects.order_by("seq", "id").iterator(chunk_size=2000)
-    expected_seq, expected_prev, checked = 1, GENESIS_HASH, 0
+        events = AuditEvent.objects.order_by("chain", "seq", "id").iterator(chunk_size=2000)
+    heads: list[ChainHead] = []
+    current: int | None = None
+    expected_seq, expected_prev, checked, in_chain = 1, "", 0, 0
     for event in events:
+        if event.chain != current:
+            if current is not None:
+                heads.append(ChainHead(current, in_chain, expected_seq - 1, expected_prev))
+            current, expected_seq, in_chain = event.chain, 1, 0
+            expected_prev = genesis_hash(event.chain)
         fields = {name: getattr(event, name) for name in HASHED_FIELDS}
         problem = ""
         if event.seq != expected_seq:
@@ -375,14 +428,15 @@ def verify(events: Iterable[AuditEvent] | None = None) -> VerifyResult:
             return VerifyResult(
                 ok=False,
                 checked=checked,
-                head_seq=expected_seq - 1,
-                head_hash=expected_prev,
+                heads=tuple(heads),
+                bad_chain=event.chain,
                 bad_seq=event.seq,
                 bad_id=event.id,
                 problem=problem,
             )
         checked += 1
+        in_chain += 1
         expected_seq, expected_prev = event.seq + 1, event.hash
-    return VerifyResult(
-        ok=True, checked=checked, head_seq=expected_seq - 1, head_hash=expected_prev
-    )
+    if current is not None:
+        heads.append(ChainHead(current, in_chain, expected_seq - 1, expected_prev))
+    return VerifyResult(ok=True, checked=checked, heads=tuple(heads))

@@ -22,18 +22,38 @@ class Outcome(models.TextChoices):
 GENESIS_HASH = "0" * 64
 
 
+def genesis_hash(chain: int) -> str:
+    """The ``prev_hash`` of the first event of ``chain``: the chain's number as 64 hex digits.
+
+    Chain 0's is ``GENESIS_HASH``, so a trail written before there were several chains (ADR
+    0014) is chain 0 unchanged. Each chain starts from its own, so every event is bound to its
+    chain through the links (an event moved to another chain no longer links) and ``prev_hash``
+    stays UNIQUE across the whole trail. ``iptcare_audit_next`` (migration 0007) writes the same:
+    ``lpad(to_hex(chain), 64, '0')``."""
+    if not 0 <= chain < 2**15:
+        raise ValueError(f"chain {chain} out of range")
+    return f"{chain:064x}"
+
+
 class AuditEvent(models.Model):
-    seq = models.BigIntegerField(unique=True, help_text="Position in the chain, from 1, no gaps.")
-    occurred_at = models.DateTimeField(db_index=True)
+    # The trail is several hash chains written side by side (ADR 0014): on PostgreSQL a
+    # transaction appends to chain ``txid % IPTCARE_AUDIT_CHAINS``; on SQLite, chain 0.
+    chain = models.PositiveSmallIntegerField(
+        default=0, db_default=0, help_text="Which of the trail's chains."
+    )
+    seq = models.BigIntegerField(help_text="Position in its chain, from 1, no gaps.")
+    # occurred_at, organisation_id and action are searched through audit_org_time below (the
+    # report always filters by organisation): no index of their own (ADR 0002, 2026-12-05).
+    occurred_at = models.DateTimeField()
     # actor_id and client_id are searched through the (…, occurred_at) indexes below, which
     # serve a search by the column alone as well: no index of their own (ADR 0002, 2026-11-28).
     actor_id = models.UUIDField(null=True, blank=True)
     actor_email = models.CharField(max_length=254, blank=True)
     actor_role = models.CharField(max_length=200, blank=True)
-    organisation_id = models.UUIDField(null=True, blank=True, db_index=True)
+    organisation_id = models.UUIDField(null=True, blank=True)
     client_id = models.UUIDField(null=True, blank=True)
     data_category = models.CharField(max_length=40, choices=DataCategory.choices)
-    action = models.CharField(max_length=40, choices=Action.choices, db_index=True)
+    action = models.CharField(max_length=40, choices=Action.choices)
     resource_type = models.CharField(max_length=60, blank=True)
     resource_id = models.CharField(max_length=64, blank=True)
     purpose = models.CharField(max_length=40, choices=Purpose.choices, blank=True)
@@ -43,19 +63,32 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
     detail = models.JSONField(default=dict, blank=True, help_text="e.g. before/after of a change")
-    # unique: two events can never claim the same predecessor, so the chain cannot fork.
+    # unique: two events can never claim the same predecessor, so no chain can fork (each chain
+    # starts from its own genesis_hash).
     prev_hash = models.CharField(max_length=64, unique=True)
-    # Not unique on its own: the hash covers seq, which is unique, so two events with one hash
-    # would already have been refused by seq (ADR 0002, 2026-11-28).
+    # Not unique on its own: the hash covers seq and prev_hash, which link it to one place in one
+    # chain, so two events with one hash would already have been refused (ADR 0002, 2026-11-28).
     hash = models.CharField(max_length=64)
 
     class Meta:
-        ordering = ["seq"]
+        # The order events were written in, across chains (within a chain, seq is that order).
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            # One event per place in each chain; also the index its head is read from.
+            models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_seq"),
+        ]
         indexes = [
-            # The audit report's usual query: one user's or one client's events in a time range.
+            # The audit report's query: an organisation's events in a time range, newest first,
+            # or one user's or one client's.
+            models.Index(fields=["organisation_id", "occurred_at"], name="audit_org_time"),
             models.Index(fields=["actor_id", "occurred_at"], name="audit_actor_time"),
             models.Index(fields=["client_id", "occurred_at"], name="audit_client_time"),
         ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.action} {self.outcome}"
+        return f"#{self.position} {self.action} {self.outcome}"
+
+    @property
+    def position(self) -> str:
+        """Where the event is in the trail: ``chain:seq``."""
+        return f"{self.chain}:{self.seq}"

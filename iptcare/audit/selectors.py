@@ -10,9 +10,10 @@ from django.db.models import QuerySet
 
 from iptcare.audit.models import AuditEvent
 
-# Columns the report may sort by: every column it shows.
+# Columns the report may sort by: every column it shows. "chain" is the event's place in the
+# trail, chain:seq (ADR 0014): by chain, then seq within it.
 SORTABLE = (
-    "seq",
+    "chain",
     "occurred_at",
     "actor_email",
     "actor_role",
@@ -55,6 +56,6 @@ def audit_events(f: AuditFilter) -> QuerySet[AuditEvent]:
         field, desc = "occurred_at", True
     else:
         desc = f.sort.startswith("-")
-    order = f"-{field}" if desc else field
-    # seq breaks ties so that pages are stable.
-    return qs.order_by(order, "-seq" if desc else "seq")
+    # The id breaks ties so that pages are stable (seq counts within a chain, ADR 0014).
+    keys = ("chain", "seq") if field == "chain" else (field, "id")
+    return qs.order_by(*(f"-{key}" if desc else key for key in keys))

@@ -16,6 +16,7 @@ from iptcare.audit.selectors import SORTABLE, audit_events
 from iptcare.core.errors import NotFound
 
 CSV_COLUMNS = (
+    "chain",
     "seq",
     "occurred_at",
     "actor_email",
@@ -72,7 +73,7 @@ def report(request: HttpRequest) -> HttpResponse:
     columns = [
         {
             "field": f,
-            "label": f.replace("_", " "),
+            "label": "chain:seq" if f == "chain" else f.replace("_", " "),
             "next_sort": f if sort == f"-{f}" else f"-{f}",
             "active": sort.lstrip("-") == f,
             "desc": sort.startswith("-"),

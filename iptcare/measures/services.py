@@ -482,7 +482,7 @@ def _store_and_spend_in_one_statement(
                        WHERE unused and unexpired RETURNING 1),
              gate AS MATERIALIZED (SELECT iptcare_require(EXISTS (SELECT FROM spent)), alerts),
              chain AS MATERIALIZED (... the chain's lock, read through gate ...),
-             audit AS (INSERT audit event ... RETURNING id, seq, prev_hash, hash)
+             audit AS (INSERT audit event ... RETURNING id, chain, seq, prev_hash, hash)
         SELECT (SELECT id FROM adm), gate.ok, audit.* FROM gate, audit
 
     The link is spent by a conditional UPDATE that only a still-unused, unexpired link passes
@@ -525,7 +525,7 @@ def _store_and_spend_in_one_statement(
         audit_sql, audit_params = chain.pg_append_ctes([event], after="gate")
         ctes.append(audit_sql)
         params += audit_params
-        select += ", audit.id, audit.seq, audit.prev_hash, audit.hash FROM gate, audit"
+        select += ", audit.* FROM gate, audit"
     try:
         row = statement.fetch_one(f"WITH {', '.join(ctes)} {select}", params)
     except statement.RequirementFailed:
@@ -533,7 +533,7 @@ def _store_and_spend_in_one_statement(
     insert.saved([row[0]])
     if insert_alerts is not None:
         insert_alerts.saved()
-    # The audit event is in the chain (its id, seq, prev_hash and hash are row[2:]); nothing
+    # The audit event is in the chain (row[2:] is chain.RETURNED of it); nothing
     # here needs it as a model instance.
     link.used_at, link.administration = now, administration
 

@@ -70,7 +70,7 @@ def test_in_session_administration_is_scored_stored_and_fhir_valid(
     (total,) = [Observation.model_validate(o) for o in a.observations]
     assert total.code.coding is not None and total.code.coding[0].code == "44261-6"
     assert total.valueQuantity is not None and total.valueQuantity.value == 12
-    event = AuditEvent.objects.filter(client_id=client_record.public_id).latest("seq")
+    event = AuditEvent.objects.filter(client_id=client_record.public_id).latest("id")
     assert event.action == "create" and event.outcome == "allowed"
 
 
@@ -299,7 +299,7 @@ def test_safety_alert_needs_an_action_note_and_acknowledgement_before_resolution
     assert resolved.status == "resolved"
     steps = AuditEvent.objects.filter(resource_type="alert", outcome="allowed")
     # Every attempt is an access decision on the record, the stale one included.
-    assert [e.detail["alert"] for e in steps.order_by("seq")] == [
+    assert [e.detail["alert"] for e in steps.order_by("id")] == [
         "acknowledge",
         "resolve",
         "resolve",

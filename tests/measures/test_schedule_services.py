@@ -86,7 +86,7 @@ def test_saving_keeps_history_and_numbers_versions(theo: User, episode: Episode)
         "audit-c",
         "phq-9",
     ]
-    event = AuditEvent.objects.filter(client_id=episode.client.public_id).latest("seq")
+    event = AuditEvent.objects.filter(client_id=episode.client.public_id).latest("id")
     assert event.action == "update" and event.outcome == "allowed"
 
 
@@ -127,7 +127,7 @@ def test_outsider_cannot_change_a_schedule(tess: User, episode: Episode) -> None
     with pytest.raises(Forbidden):
         schedule_set(actor=tess, episode=episode, rows=PHQ9_ONLY)
     assert not MeasureSchedule.objects.exists()
-    denied = AuditEvent.objects.filter(client_id=episode.client.public_id).latest("seq")
+    denied = AuditEvent.objects.filter(client_id=episode.client.public_id).latest("id")
     assert denied.outcome == "denied"
 
 

@@ -83,7 +83,7 @@ def test_invitation_creates_a_client_account_and_emails_nothing_clinical(
     for clinical in (northside.name, client_record.organisation.name, "treatment", "substance"):
         assert clinical.lower() not in text
     assert "/portal/welcome/" in message.body and "expires in 7 days" in message.body
-    event = AuditEvent.objects.filter(action="privilege_change").latest("seq")
+    event = AuditEvent.objects.filter(action="privilege_change").latest("id")
     assert event.client_id == client_record.public_id
     assert event.detail["after"]["roles"] == ["portal_client"]
 

@@ -16,6 +16,7 @@ from iptcare.audit.models import AuditEvent
 from iptcare.clients.models import Client
 from iptcare.core.errors import Forbidden, NotFound
 from iptcare.recovery import selectors
+from tests.helpers import last_audit_id
 from tests.recovery.conftest import TODAY, MakeScreen, RecordDays, days_ago
 
 
@@ -24,11 +25,11 @@ def test_abstinence_summary_per_substance_and_any(
 ) -> None:
     record_days("uaaaaa", substance="heroin", end_ago=1)
     record_days("aau...", substance="alcohol", end_ago=1)
-    before = AuditEvent.objects.count()
+    before = last_audit_id()
     s = selectors.abstinence_summary(
         actor=theo, client=client_record, start=days_ago(10), end=days_ago(1)
     )
-    assert AuditEvent.objects.filter(seq__gt=before).count() == 1
+    assert AuditEvent.objects.filter(id__gt=before).count() == 1
     figures = {f.substance: f.figures for f in s.by_substance}
     assert list(figures) == ["alcohol", "heroin"]
     assert (figures["heroin"].days_with_data, figures["heroin"].percent_days_abstinent) == (6, 83.3)

@@ -18,6 +18,7 @@ from iptcare.measures.models import Alert, AlertKind, AlertStatus
 from iptcare.recovery import selectors, services
 from iptcare.recovery.models import ReturnToUseEvent, UseDay, UseDaySource
 from iptcare.recovery.services import UseDayInput
+from tests.helpers import last_audit_id
 from tests.recovery.conftest import TODAY, MakeScreen, RecordDays, days_ago
 
 CALENDAR_REASON = "calendar corrected: return to use recounted"
@@ -37,11 +38,7 @@ def _alert_state() -> list[tuple[Any, ...]]:
 
 
 def _resolution_events(since: int) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(seq__gt=since, resource_type="alert").order_by("seq"))
-
-
-def _last_seq() -> int:
-    return AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    return list(AuditEvent.objects.filter(id__gt=since, resource_type="alert").order_by("id"))
 
 
 def _correct_day_back(actor: User, client: Client, day_ago: int = 1) -> services.UseDaysOutcome:
@@ -74,7 +71,7 @@ def test_calendar_correction_resolves_both_alerts_of_that_event_and_no_other(
     assert set(raised) == {AlertKind.RETURN_TO_USE, AlertKind.OVERDOSE_RISK}
     assert all(a.status == AlertStatus.OPEN and a.clinician == theo for a in raised.values())
     [other_alert] = _alerts_of(other).values()
-    since = _last_seq()
+    since = last_audit_id()
 
     # Nina (a nurse on the program, not the alerts' clinician) corrects the calendar.
     outcome = _correct_day_back(nina, client_record)
@@ -132,7 +129,7 @@ def test_marking_a_screen_expected_resolves_its_events_open_overdose_alert(
     # Immediate and never acknowledged: alert_resolve alone would refuse it.
     assert overdose.kind == AlertKind.OVERDOSE_RISK and overdose.immediate
     assert overdose.status == AlertStatus.OPEN
-    since = _last_seq()
+    since = last_audit_id()
     loaded = selectors.screen_get(actor=theo, public_id=screen.public_id)
     services.screen_mark_expected(
         actor=theo, screen=loaded, version=1, analytes=["fentanyl"], reason="hospital stay"
@@ -185,7 +182,7 @@ def test_an_alert_already_resolved_stays_as_it_was(
         version=1,
         note="Discussed in session.",
     )
-    since = _last_seq()
+    since = last_audit_id()
     _correct_day_back(nina, client_record)
     kept = Alert.objects.get(pk=done.pk)
     assert (kept.resolved_by, kept.resolution_note, kept.version, kept.resolved_at) == (

@@ -45,7 +45,7 @@ def _changes(appointment: Appointment) -> list[AuditEvent]:
     return list(
         AuditEvent.objects.filter(
             resource_type="appointment", resource_id=str(appointment.public_id), outcome="success"
-        ).order_by("seq")
+        ).order_by("id")
     )
 
 
@@ -251,7 +251,7 @@ def test_outsiders_cannot_correct_and_the_refusal_is_audited(
             actor=actor, appointment=no_show, status=S.ATTENDED, reason=REASON, version=2
         )
     assert _row(no_show) == before
-    event = AuditEvent.objects.order_by("-seq").first()
+    event = AuditEvent.objects.order_by("-id").first()
     assert event is not None and event.outcome == "denied" and event.actor_id == actor.public_id
 
 
