@@ -63,9 +63,9 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
     detail = models.JSONField(default=dict, blank=True, help_text="e.g. before/after of a change")
-    # unique: two events can never claim the same predecessor, so no chain can fork (each chain
-    # starts from its own genesis_hash).
-    prev_hash = models.CharField(max_length=64, unique=True)
+    # UNIQUE (audit_prev_hash below): two events can never claim the same predecessor, so no
+    # chain can fork (each chain starts from its own genesis_hash).
+    prev_hash = models.CharField(max_length=64)
     # Not unique on its own: the hash covers seq and prev_hash, which link it to one place in one
     # chain, so two events with one hash would already have been refused (ADR 0002, 2026-11-28).
     hash = models.CharField(max_length=64)
@@ -76,6 +76,9 @@ class AuditEvent(models.Model):
         constraints = [
             # One event per place in each chain; also the index its head is read from.
             models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_seq"),
+            # A constraint rather than unique=True: on PostgreSQL that also built a second,
+            # pattern-matching index that no query uses (ADR 0002, 2026-12-05).
+            models.UniqueConstraint(fields=["prev_hash"], name="audit_prev_hash"),
         ]
         indexes = [
             # The audit report's query: an organisation's events in a time range, newest first,

@@ -94,7 +94,8 @@ class MeasureLink(PublicIdModel):
         Episode, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     instrument = models.CharField(max_length=40)
-    secret_hash = models.CharField(max_length=64, unique=True)
+    # UNIQUE (measure_link_secret_hash below), looked up by equality only.
+    secret_hash = models.CharField(max_length=64)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -107,6 +108,12 @@ class MeasureLink(PublicIdModel):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # A constraint rather than unique=True: on PostgreSQL that also built a second,
+            # pattern-matching index, which no query uses and every spent link (a non-HOT
+            # UPDATE) wrote a new entry to.
+            models.UniqueConstraint(fields=["secret_hash"], name="measure_link_secret_hash"),
+        ]
 
     @property
     def access_scope(self) -> ResourceScope:

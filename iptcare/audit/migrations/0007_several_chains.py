@@ -13,7 +13,8 @@
 - The report's index: ``occurred_at``, ``organisation_id`` and ``action`` lose their own indexes
   for one on ``(organisation_id, occurred_at)``, which serves the report (always one
   organisation's events, by time) better than any of them: two B-trees fewer written by every
-  audited request (ADR 0002, amended 2026-12-05).
+  audited request (ADR 0002, amended 2026-12-05). ``prev_hash``'s UNIQUE becomes a named
+  constraint, which on PostgreSQL drops the second, pattern-matching index ``unique=True`` built.
 
 On SQLite the new UNIQUE and the dropped one rebuild the table, which drops its append-only
 triggers with the old table: they are lifted before and put back after, in this migration's
@@ -158,6 +159,17 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="auditevent",
             index=models.Index(fields=["organisation_id", "occurred_at"], name="audit_org_time"),
+        ),
+        # prev_hash stays UNIQUE, as a constraint: unique=True also built a pattern-matching
+        # index on PostgreSQL that no query uses.
+        migrations.AlterField(
+            model_name="auditevent",
+            name="prev_hash",
+            field=models.CharField(max_length=64),
+        ),
+        migrations.AddConstraint(
+            model_name="auditevent",
+            constraint=models.UniqueConstraint(fields=("prev_hash",), name="audit_prev_hash"),
         ),
         migrations.RunPython(install, remove),
         migrations.RunPython(triggers_on, triggers_off),
