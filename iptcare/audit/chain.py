@@ -330,13 +330,25 @@ def append_many(batch: Sequence[dict[str, Any] | PreparedEvent]) -> list[AuditEv
     waiting (bench/README.md).
 
     - PostgreSQL: one statement per INSERT picks the transaction's chain, takes its lock, reads
-      its head, hashes and inserts (``_pg_insert_sql``, ADR 0012, 0014).
+      its head, hashes and inserts (``_pg_insert_sql``, ADR 0012, 0014). Outside a transaction
+      a batch of one statement runs in autocommit: it is its own transaction.
     - SQLite: ``BEGIN IMMEDIATE`` holds the write lock; chain 0's head is read, the hashes
       computed in Python, then the INSERT.
     """
     if not batch:
         return []
     ready = [item if isinstance(item, PreparedEvent) else PreparedEvent(item) for item in batch]
+    if (
+        connection.vendor == "postgresql"
+        and len(ready) <= _ROWS_PER_INSERT
+        and connection.get_autocommit()
+        and not connection.in_atomic_block
+    ):
+        # Outside any transaction one statement is its own (autocommit): its lock is held
+        # until its own commit, as in a transaction, without a BEGIN and a COMMIT round trip
+        # around it — on every audited page that writes nothing else.
+        with connection.cursor() as cursor:
+            return _append_pg(cursor, ready)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             return _append_pg(cursor, ready)
