@@ -7,6 +7,7 @@ one chain — links, tampering, the lock's waiter — is tests/test_audit_chain.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
@@ -207,6 +208,20 @@ def test_verify_names_every_chains_head(one_chain: None) -> None:
     assert code == 0 and "intact: 5 events in 2 chains" in out
     assert f"chain 0: 3 events, head seq=3 hash={zero[-1].hash}" in out
     assert f"chain 1: 2 events, head seq=2 hash={one[-1].hash}" in out
+
+
+@pytest.mark.django_db
+def test_verify_as_json_lists_every_chains_head(one_chain: None) -> None:
+    zero = _write(2)
+    one = _second_chain(1)
+    out = StringIO()
+    call_command("audit", "verify", "--json", stdout=out)
+    result = json.loads(out.getvalue())
+    assert result["ok"] is True and result["checked"] == 3
+    assert result["heads"] == [
+        {"chain": 0, "events": 2, "seq": 2, "hash": zero[-1].hash},
+        {"chain": 1, "events": 1, "seq": 1, "hash": one[-1].hash},
+    ]
 
 
 @pytest.mark.django_db
