@@ -8,6 +8,10 @@ from django.utils import timezone
 from iptcare.access.vocabulary import Action
 from iptcare.audit.selectors import SORTABLE, AuditFilter
 
+# Report links written before the trail had several chains sorted by "seq"; that order is now
+# "chain" (chain, then seq within it: ADR 0014), so an old bookmark still works.
+LEGACY_SORT = {"seq": "chain", "-seq": "-chain"}
+
 
 class AuditFilterForm(forms.Form):
     since = forms.DateField(
@@ -21,7 +25,8 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(required=False, choices=[("", "Any action"), *Action.choices])
     sort = forms.ChoiceField(
         required=False,
-        choices=[(s, s) for s in SORTABLE] + [(f"-{s}", f"-{s}") for s in SORTABLE],
+        choices=[(s, s) for s in (*SORTABLE, *LEGACY_SORT)]
+        + [(f"-{s}", f"-{s}") for s in SORTABLE],
         widget=forms.HiddenInput,
     )
 
@@ -47,5 +52,5 @@ class AuditFilterForm(forms.Form):
             actor_email=data.get("user") or "",
             client_id=data.get("client"),
             action=data.get("action") or "",
-            sort=data.get("sort") or "-occurred_at",
+            sort=LEGACY_SORT.get(data.get("sort") or "", data.get("sort") or "-occurred_at"),
         )
