@@ -17,14 +17,13 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, connections, transaction
 
 from iptcare.audit import chain
 from iptcare.audit.models import AuditEvent, genesis_hash
 from tests.helpers import other_pg_session
 from tests.test_audit_batch import _fields
-from tests.test_audit_chain import _raw, _write, holding_an_append
+from tests.test_audit_chain import _raw, _verify_cli, _write, holding_an_append
 from tests.test_audit_indexes import _indexed_columns, _latest, _migrate, _write_plain
 
 CHAINS = 8
@@ -183,15 +182,6 @@ def _second_chain(events: int) -> list[AuditEvent]:
         for values in rows:
             cursor.execute(chain._insert_sql(1), values)
     return list(AuditEvent.objects.filter(chain=1).order_by("seq"))
-
-
-def _verify_cli() -> tuple[int, str]:
-    out = StringIO()
-    try:
-        call_command("audit", "verify", stdout=out)
-    except CommandError as exc:
-        return 1, str(exc)
-    return 0, out.getvalue()
 
 
 @pytest.mark.django_db
