@@ -157,6 +157,84 @@ def test_each_parameter_type_reaches_its_own_slots(org: Organisation, northside:
     assert len(set(results)) == len(cases)  # every parameter changed the answer
 
 
+def _values_by_key(
+    org: Organisation, program: Program
+) -> tuple[list[Client], Callable[..., QuerySet[Client, tuple[Any, ...]]]]:
+    clients = _clients(org, program, 3)
+
+    def build(public_id: uuid.UUID) -> QuerySet[Client, tuple[Any, ...]]:
+        return (
+            Client.objects.annotate(episodes_n=Count("episodes"), org_name=F("organisation__name"))
+            .filter(public_id=public_id)
+            .values_list(
+                "id", "public_id", "date_of_birth", "created_at", "program__public_id",
+                "program__name", "episodes_n", "org_name",
+            )[:1]
+        )  # fmt: skip
+
+    return clients, build
+
+
+def test_row_is_the_orm_values_list_row(
+    org: Organisation, northside: Program, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``row``: the columns in the order the values_list names them (related columns and
+    annotations included), converted as the ORM converts them (UUIDs, dates, aware datetimes:
+    on SQLite all of them arrive as text), in one statement; None when nothing matches."""
+    monkeypatch.setattr(prepared_module, "VERIFY", False)  # as in production
+    clients, build = _values_by_key(org, northside)
+    query = prepared(build, public_id=uuid.UUID)
+    for c in [*clients, clients[0]]:
+        (want,) = list(build(c.public_id))
+        with CaptureQueriesContext(connection) as ran:
+            got = query.row(public_id=c.public_id)
+        assert got == want and len(ran) == 1
+        assert got is not None
+        assert isinstance(got[1], uuid.UUID) and got[1] == c.public_id
+        assert isinstance(got[2], date) and got[2] == c.date_of_birth
+        assert isinstance(got[3], datetime) and got[3].tzinfo is not None
+        assert got[4] == northside.public_id and got[5] == northside.name
+        assert got[6:] == (0, org.name)
+    assert query.row(public_id=uuid.uuid4()) is None
+
+
+def test_row_refuses_what_is_not_a_plain_values_list(org: Organisation, northside: Program) -> None:
+    _clients(org, northside, 1)
+    models = prepared(lambda pk: Client.objects.filter(pk=pk)[:1], pk=int)
+    with pytest.raises(ImproperlyConfigured, match="values_list"):
+        models.row(pk=1)
+    flat = prepared(lambda pk: Client.objects.filter(pk=pk).values_list("id", flat=True), pk=int)
+    with pytest.raises(ImproperlyConfigured, match="values_list"):
+        flat.row(pk=1)
+    dicts = prepared(lambda pk: Client.objects.filter(pk=pk).values("id"), pk=int)
+    with pytest.raises(ImproperlyConfigured, match="values_list"):
+        dicts.row(pk=1)
+    listed = prepared(
+        lambda pks: Client.objects.filter(pk__in=pks).values_list("id"), pks=ListOf(int)
+    )
+    with pytest.raises(TypeError, match="list parameters"):
+        listed.row(pks=[1])
+    ok = prepared(lambda pk: Client.objects.filter(pk=pk).values_list("id"), pk=int)
+    with pytest.raises(TypeError, match="expected parameters"):
+        ok.row(id=1)
+
+
+def test_the_suite_checks_every_row_against_the_orm_sql(
+    client_record: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``row`` is cross-checked against the ORM's SQL in the suite, as ``all`` is."""
+    assert prepared_module.VERIFY  # tests/conftest.py
+    query = prepared(
+        lambda numbers: Client.objects.filter(record_number__in=numbers.split(",")).values_list(
+            "id"
+        ),
+        numbers=str,
+    )
+    assert query.row(numbers="T-0001") == (client_record.pk,)
+    with pytest.raises(AssertionError, match="differs from the ORM"):
+        query.row(numbers="T-0001,T-0002")
+
+
 def test_a_list_parameter_is_compiled_per_length_and_matches_the_orm(
     org: Organisation, northside: Program, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,6 +7,7 @@ the transaction, then one atomic block: score, store, FHIR, alerts, audit — al
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Field, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -30,6 +31,7 @@ from iptcare.core.db import statement
 from iptcare.core.db.prepared import prepared, prepared_update
 from iptcare.core.db.writes import PreparedInsert
 from iptcare.core.errors import Conflict, InvalidInput, NotFound
+from iptcare.core.models import Organisation
 from iptcare.measures import alerts, engine, fhir, program_settings
 from iptcare.measures.models import (
     Administration,
@@ -267,27 +269,52 @@ def link_issue(
     return issued
 
 
-_LINK_COLUMNS = (
-    "public_id",
-    "instrument",
-    "used_at",
-    "expires_at",
-    "organisation__public_id",
-    "client__public_id",
-    "client__organisation_id",
-    "client__program_id",
-    "client__sex_assigned_at_birth",
-    "episode__public_id",
-    "episode__client_id",
-    "episode__organisation_id",
-    "episode__program_id",
-    "episode__status",
-    "episode__primary_clinician_id",
-    "episode__admission_date",
+# What a submit reads of the link and of the rows it refers to (``link_open``): each model's
+# columns in the model's field order, which is how ``Model.from_db`` takes them, and the path
+# from the link that selects them.
+_LINK_MODELS: tuple[tuple[type[models.Model], str, frozenset[str]], ...] = (
+    (
+        MeasureLink,
+        "",
+        frozenset(
+            {"id", "public_id", "organisation_id", "client_id", "episode_id"}
+            | {"instrument", "expires_at", "used_at"}
+        ),
+    ),
+    (Organisation, "organisation__", frozenset({"id", "public_id"})),
+    (
+        Client,
+        "client__",
+        frozenset({"id", "public_id", "organisation_id", "program_id", "sex_assigned_at_birth"}),
+    ),
+    (
+        Episode,
+        "episode__",
+        frozenset(
+            {"id", "public_id", "organisation_id", "program_id", "client_id", "status"}
+            | {"primary_clinician_id", "admission_date"}
+        ),
+    ),
+)
+# Read with them, after them, in this order.
+_LINK_FACTS = (
+    "open_episode_id",
+    "prior_baseline",
+    "sessions_attended",
+    "program_off_track_session",
 )
 
 
-def _open_link_query(secret_hash: str) -> QuerySet[MeasureLink]:
+@functools.cache
+def _link_columns() -> tuple[tuple[type[models.Model], str, tuple[str, ...]], ...]:
+    """Each model of ``_LINK_MODELS`` with its path and its columns in field order."""
+    return tuple(
+        (model, path, tuple(f.attname for f in model._meta.concrete_fields if f.attname in wanted))
+        for model, path, wanted in _LINK_MODELS
+    )
+
+
+def _open_link_query(secret_hash: str) -> QuerySet[MeasureLink, tuple[Any, ...]]:
     """``link_open``'s one query (prepared below: the same SQL on every submit)."""
     from iptcare.scheduling.models import ATTENDED_STATUSES, Appointment
 
@@ -320,18 +347,19 @@ def _open_link_query(secret_hash: str) -> QuerySet[MeasureLink]:
     off_track = MeasureSettings.objects.filter(program_id=OuterRef("client__program_id")).values(
         "not_on_track_session"
     )[:1]
+    # Only the columns a submit uses (each column read costs Python on every submit); one
+    # left out is deferred on the instance and read by a query of its own where it is used,
+    # which the query-count tests catch.
+    columns = [path + name for _model, path, names in _link_columns() for name in names]
     return (
-        MeasureLink.objects.select_related("client", "organisation", "episode")
-        # Only the columns a submit uses (each column read costs Python on every submit); a
-        # deferred one would be read by a query of its own, which the query-count tests catch.
-        .only(*_LINK_COLUMNS)
-        .annotate(
+        MeasureLink.objects.annotate(
             open_episode_id=Subquery(open_episode),
             prior_baseline=Subquery(baseline),
             sessions_attended=Coalesce(Subquery(attended), 0),
             program_off_track_session=Subquery(off_track),
         )
-        .filter(secret_hash=secret_hash)[:1]
+        .filter(secret_hash=secret_hash)
+        .values_list(*columns, *_LINK_FACTS)[:1]
     )
 
 
@@ -369,19 +397,30 @@ def link_open(secret: str) -> OpenedLink:
 
     The history is used only while the link's episode is still the client's open episode;
     otherwise ``_store`` reads it afresh, exactly as an in-session administration does."""
-    link: MeasureLink | None = _OPEN_LINK.first(secret_hash=hash_token_secret(secret))
-    if link is None or link.used_at is not None or link.expires_at <= timezone.now():
+    row = _OPEN_LINK.row(secret_hash=hash_token_secret(secret))
+    if row is None:
         raise NotFound(LINK_GONE)
-    facts: Any = link  # the annotations above
-    if link.episode is None or link.episode_id != facts.open_episode_id:
+    # The row as the models it holds (``PreparedQuery.row``: building them from the values
+    # costs less Python than the queryset's own row handling).
+    instances: list[Any] = []
+    start = 0
+    for model, _path, names in _link_columns():
+        values = row[start : start + len(names)]
+        start += len(names)
+        instances.append(None if values[0] is None else model.from_db("default", names, values))
+    link, organisation, client, episode = instances
+    open_episode_id, prior, sessions_attended, off_track_session = row[start:]
+    if link.used_at is not None or link.expires_at <= timezone.now():
+        raise NotFound(LINK_GONE)
+    link.organisation, link.client, link.episode = organisation, client, episode
+    if episode is None or link.episode_id != open_episode_id:
         return OpenedLink(link=link, known=None)
-    prior = facts.prior_baseline
     known = _KnownHistory(
-        episode=link.episode,
-        history=(None if prior is None else float(prior), int(facts.sessions_attended)),
+        episode=episode,
+        history=(None if prior is None else float(prior), int(sessions_attended)),
         off_track_session=(
-            int(facts.program_off_track_session)
-            if facts.program_off_track_session is not None
+            int(off_track_session)
+            if off_track_session is not None
             else program_settings.default_not_on_track_session()
         ),
     )

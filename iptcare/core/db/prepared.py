@@ -47,6 +47,7 @@ from typing import Any, Generic, TypeVar
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.models import QuerySet, UUIDField
+from django.db.models.query import ValuesListIterable
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
@@ -123,6 +124,8 @@ class _Compiled:
     annotation_col_map: Any
     col_count: int
     has_extra_select: bool
+    # A plain ``values_list`` whose row is its columns as selected (``PreparedQuery.row``).
+    plain_row: bool
     # The row converters Django derives from ``select`` for each connection (their functions
     # may be bound to it), kept for as long as that connection object lives.
     converters: weakref.WeakKeyDictionary[Any, tuple[tuple[int, ...], Any]] = field(
@@ -206,6 +209,52 @@ class PreparedQuery(Generic[T]):
         rows = self.all(**values)
         return rows[0] if rows else None
 
+    def row(self, **values: Any) -> tuple[Any, ...] | None:
+        """The first row of a ``values_list`` query as a tuple, or None — its columns in the
+        order ``values_list`` names them, each converted as Django converts it — run on a plain
+        cursor, without the queryset, the compiler or the row iterators (their Python costs
+        more than executing a one-row lookup: measured on the questionnaire submit,
+        bench/README.md). For a hot path that builds what it needs from the values itself
+        (``Model.from_db``). No list parameters."""
+        if any(isinstance(kind, ListOf) for kind in self._params.values()):
+            raise TypeError("row() takes no list parameters.")
+        if values.keys() != self._params.keys():
+            raise TypeError(f"expected parameters {sorted(self._params)}, got {sorted(values)}")
+        compiled = self._compiled(())
+        if not compiled.plain_row:
+            raise ImproperlyConfigured(
+                "Prepared query: row() needs a values_list whose columns are selected in the "
+                "order it names them (annotations last, in the order they were added)."
+            )
+        params = tuple(self._bind(compiled, values))
+        if VERIFY:
+            self._verify(values, compiled.sql, params)
+        connection = connections[self._using]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            found = cursor.fetchone()
+        if found is None:
+            return None
+        converters = self._row_converters(compiled, connection)
+        if not converters:
+            return tuple(found)
+        row = list(found)
+        for position, (functions, expression) in converters.items():
+            value = row[position]
+            for convert in functions:
+                value = convert(value, expression, connection)
+            row[position] = value
+        return tuple(row)
+
+    def _row_converters(self, compiled: _Compiled, connection: Any) -> Any:
+        cached = compiled.converters.get(connection)
+        if cached is not None and not VERIFY:
+            return cached[1]
+        query = compiled.queryset.query
+        compiler = connection.ops.compiler(query.compiler)(query, connection, self._using)
+        columns = [column[0] for column in compiled.select[: compiled.col_count]]
+        return _converters(compiled, compiler, connection, columns)
+
     # -- preparing -------------------------------------------------------------------------------
 
     def _compiled(self, lengths: tuple[int, ...]) -> _Compiled:
@@ -271,6 +320,7 @@ class PreparedQuery(Generic[T]):
             # Set when a SELECT is compiled; an UPDATE's compiler has neither.
             col_count=getattr(compiler, "col_count", 0),
             has_extra_select=getattr(compiler, "has_extra_select", False),
+            plain_row=_plain_row(queryset, compiler),
         )
 
     def _queryset(self, built: Any) -> QuerySet[Any]:
@@ -303,6 +353,18 @@ def _converters(compiled: _Compiled, compiler: Any, connection: Any, expressions
         raise AssertionError(f"Prepared query: converters differ: {cached[1]!r} {fresh!r}")
     compiled.converters[connection] = (key, fresh)
     return fresh
+
+
+def _plain_row(queryset: QuerySet[Any], compiler: Any) -> bool:
+    """Whether a row of ``queryset`` is exactly its selected columns: a ``values_list``
+    (not flat, not named) without extra columns, selecting one column per name it lists."""
+    fields = getattr(queryset, "_fields", None)
+    return (
+        queryset._iterable_class is ValuesListIterable
+        and bool(fields)
+        and not getattr(compiler, "has_extra_select", False)
+        and getattr(compiler, "col_count", -1) == len(fields or ())
+    )
 
 
 def _slot_for(
