@@ -24,6 +24,10 @@ own row handling (model instances, ``select_related``, annotations, ``values_lis
 only the building and compiling, and working out which converter each column needs (once per
 connection). Results are plain lists: a prepared query cannot be chained.
 
+``row(**values)`` runs a prepared ``values_list`` on a plain cursor and returns its first row
+as a tuple, converted by the same converters, skipping the queryset and its row handling too:
+for a one-row lookup on a hot path that builds what it needs from the values (``link_open``).
+
 In the test suite (``VERIFY``, set by tests/conftest.py) every run also builds and compiles the
 ordinary queryset from the real values and requires the same SQL and parameters, so each
 prepared query any test runs is checked against the ORM it replaces.
