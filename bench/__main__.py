@@ -20,7 +20,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bench.client import BenchError, HttpSession, find_client_path, login
 from bench.load import LoadResult, run_load
-from bench.report import audit_overhead, machine_info, render_table, write_json
+from bench.report import (
+    audit_overhead,
+    machine_info,
+    render_submit_rounds,
+    render_table,
+    submit_ratio_over_rounds,
+    write_json,
+)
 from bench.server import (
     HOST,
     PostgresTarget,
@@ -262,6 +269,7 @@ def run(args: argparse.Namespace) -> int:
         for s in args.scenario_list
         if s != "f0"
     }
+    submit_rounds = submit_ratio_over_rounds(rounds)
     machine = machine_info(vendor)
     layout = server_layout()
     document: dict[str, Any] = {
@@ -286,6 +294,7 @@ def run(args: argparse.Namespace) -> int:
         "checks": checks,
         "audit_overhead": overheads,
         "audit_overhead_p50_pct_per_round": per_round,
+        "submit_ratio_to_f0_over_rounds": submit_rounds,
         "rounds": [
             {
                 label: {name: r.as_dict() for name, r in results.items()}
@@ -310,6 +319,9 @@ def run(args: argparse.Namespace) -> int:
             if values:
                 listed = ", ".join(f"{v:+.1f} %" for v in values)
                 print(f"  {scenario}: median {statistics.median(values):+.1f} % ({listed})")
+        if submit_rounds:
+            print(f"\nQuestionnaire submit over {args.rounds} rounds (each to its own round's F0):")
+            print("\n".join(render_submit_rounds(submit_rounds)))
     try:
         shown = path.relative_to(Path.cwd())
     except ValueError:

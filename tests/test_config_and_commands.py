@@ -273,3 +273,29 @@ def test_gunicorn_serves_with_processes_unless_threads_are_asked_for() -> None:
     custom = server_layout(base | {"GUNICORN_WORKERS": "3", "GUNICORN_THREADS": "4"})
     assert (custom["workers"], custom["threads"], custom["worker_class"]) == (3, 4, "gthread")
     assert server_layout(base | {"GUNICORN_TIMEOUT": "30"})["timeout"] == 30
+
+
+def test_bench_judges_the_submit_goal_on_the_median_round() -> None:
+    """With several rounds the submit's ratio to F0 is listed per round and the goal judged on
+    the median, so one round's drifting F0 decides nothing on its own."""
+    from bench.load import LoadResult
+    from bench.report import render_submit_rounds, submit_ratio_over_rounds
+    from bench.submit import SCENARIO
+
+    def submit(ratio: float | None) -> LoadResult:
+        return LoadResult(SCENARIO, "/m/x/", 10, 8.0, 1, 0, 1.0, 1, 1, 1, 1, 1, 0, 1, {}, ratio)
+
+    rounds = [
+        {"on": {SCENARIO: submit(0.297)}, "off": {SCENARIO: submit(0.33)}},
+        {"on": {SCENARIO: submit(0.312)}, "off": {SCENARIO: submit(0.29)}},
+        {"on": {SCENARIO: submit(0.305)}, "off": {SCENARIO: submit(0.28)}},
+        {"on": {"f0": submit(None)}},  # a round without the submit counts for nothing
+    ]
+    verdicts = submit_ratio_over_rounds(rounds)
+    assert verdicts["on"]["per_round"] == [0.297, 0.312, 0.305]
+    assert (verdicts["on"]["median"], verdicts["on"]["goal_met"]) == (0.305, True)
+    assert (verdicts["off"]["median"], verdicts["off"]["goal_met"]) == (0.29, False)
+    lines = render_submit_rounds(verdicts)
+    assert "median 0.305 x F0 (0.297, 0.312, 0.305)" in lines[0] and lines[0].endswith(": MET")
+    assert lines[1].endswith(": NOT MET")
+    assert submit_ratio_over_rounds([{"on": {"f0": submit(None)}}]) == {}
