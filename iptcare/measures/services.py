@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
 from django.db import connection, models, transaction
 from django.db.models import Count, Field, OuterRef, QuerySet, Subquery
@@ -308,10 +309,13 @@ _LINK_FACTS = (
 @functools.cache
 def _link_columns() -> tuple[tuple[type[models.Model], str, tuple[str, ...]], ...]:
     """Each model of ``_LINK_MODELS`` with its path and its columns in field order."""
-    return tuple(
-        (model, path, tuple(f.attname for f in model._meta.concrete_fields if f.attname in wanted))
-        for model, path, wanted in _LINK_MODELS
-    )
+    found = []
+    for model, path, wanted in _LINK_MODELS:
+        names = tuple(f.attname for f in model._meta.concrete_fields if f.attname in wanted)
+        if len(names) != len(wanted):
+            raise ImproperlyConfigured(f"{model.__name__} has no {sorted(wanted - set(names))}")
+        found.append((model, path, names))
+    return tuple(found)
 
 
 def _open_link_query(secret_hash: str) -> QuerySet[MeasureLink, tuple[Any, ...]]:

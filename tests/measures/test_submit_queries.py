@@ -285,3 +285,27 @@ def test_two_tabs_at_once_keep_one_and_the_audit_lock_is_taken_last(
     assert Administration.objects.count() == 1  # the in-session baseline only
     assert not Alert.objects.exists() and AuditEvent.objects.count() == events
     assert MeasureLink.objects.get().administration is None and chain.verify().ok
+
+
+def test_the_link_read_names_only_columns_its_models_have(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``link_open`` builds the link, organisation, client and episode from one row; a column
+    name that is not a field (a typo, a renamed field) is refused, not silently left out."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    services._link_columns.cache_clear()
+    monkeypatch.setattr(
+        services,
+        "_LINK_MODELS",
+        (*services._LINK_MODELS[:2], (Client, "client__", frozenset({"id", "publik_id"}))),
+    )
+    try:
+        with pytest.raises(ImproperlyConfigured, match=r"Client has no \['publik_id'\]"):
+            services._link_columns()
+    finally:
+        services._link_columns.cache_clear()
+    monkeypatch.undo()
+    (_link, _org, client, episode) = services._link_columns()
+    assert client[2] == (
+        "id", "public_id", "organisation_id", "program_id", "sex_assigned_at_birth"
+    )  # fmt: skip
+    assert episode[1] == "episode__" and "primary_clinician_id" in episode[2]
