@@ -234,7 +234,9 @@ class PreparedQuery(Generic[T]):
         if VERIFY:
             self._verify(values, compiled.sql, params)
         connection = connections[self._using]
-        with connection.cursor() as cursor:
+        # On PostgreSQL a cursor kept for this statement (iptcare.core.db.postgresql).
+        keep = getattr(connection, "statement_cursor", None)
+        with keep(compiled.sql) if keep is not None else connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             found = cursor.fetchone()
         if found is None:

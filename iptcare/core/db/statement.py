@@ -20,8 +20,9 @@ same snapshot, so a part must not need to *read* what another part writes, only 
 
 Such a statement is long and has many parameters, which psycopg would parse for its ``%s`` on
 every run (it caches only short statements): ``numbered`` rewrites them once per statement text
-into PostgreSQL's ``$1``, ``$2``…, and the statement runs on the backend's ``raw_cursor``
-(iptcare.core.db.postgresql), which sends it as it is.
+into PostgreSQL's ``$1``, ``$2``…, and the statement runs on a ``raw_cursor`` of the backend
+(iptcare.core.db.postgresql), which sends it as it is, kept for that statement from one run to
+the next (``statement_cursor``).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def fetch_one(sql: str, params: Sequence[Any], *, using: str = "default") -> tup
     if count != len(params):
         raise ValueError(f"{count} placeholders but {len(params)} parameters.")
     block = transaction.atomic(using=using) if connection.in_atomic_block else nullcontext()
-    with block, connection.raw_cursor() as cursor:  # type: ignore[attr-defined]
+    with block, connection.statement_cursor(native, raw=True) as cursor:  # type: ignore[attr-defined]
         try:
             cursor.execute(native, params)
         except DatabaseError as exc:
