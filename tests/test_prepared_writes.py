@@ -165,6 +165,65 @@ def test_ignore_conflicts_is_the_statement_bulk_create_sends(client_record: Clie
     assert Alert.objects.count() == 2
 
 
+def test_a_reused_insert_of_several_rows_sends_what_bulk_create_sends(
+    client_record: Client, no_verify: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several rows: PostgreSQL's compiler writes them as one UNNEST with a list per column,
+    SQLite's as VALUES rows; either text is kept and reused with the values in its order."""
+    keys = [k for k in writes._SQL if k[0] is Alert]
+    for key in keys:
+        del writes._SQL[key]
+    PreparedInsert(
+        [_alert(client_record, "first"), _alert(client_record, "second")], ignore_conflicts=True
+    ).execute()
+    key = (Alert, "default", connection.vendor, 2, True)
+    assert writes._SQL[key][1] is (connection.vendor == "postgresql")  # by column there
+    by_orm = [_alert(client_record, "orm a"), _alert(client_record, "orm b")]
+    by_orm[1].immediate, by_orm[1].detail = True, "second row"
+    with _sent() as orm_sql:
+        Alert.objects.bulk_create(by_orm, ignore_conflicts=True)
+
+    def no_compile(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(PreparedInsert, "_compile", no_compile)
+    reused = [_alert(client_record, "reused a"), _alert(client_record, "reused b")]
+    reused[1].immediate, reused[1].detail = True, "second row"
+    with _sent() as reused_sql:
+        PreparedInsert(reused, ignore_conflicts=True).execute()
+    assert reused_sql == orm_sql and len(orm_sql) == 1
+    stored = {a.dedupe_key: a for a in Alert.objects.all()}
+    for mine, theirs in zip(reused, by_orm, strict=True):
+        got, want = stored[mine.dedupe_key], stored[theirs.dedupe_key]
+        assert (got.immediate, got.detail, got.title, got.client_id) == (
+            want.immediate,
+            want.detail,
+            want.title,
+            want.client_id,
+        )
+    assert [stored["reused a"].immediate, stored["reused b"].immediate] == [False, True]
+
+
+def test_the_suite_checks_a_reused_insert_of_several_rows_with_json_values(
+    client_record: Client,
+) -> None:
+    """Under VERIFY a reused several-row text is compiled again and compared value by value:
+    JSON values (psycopg's wrappers compare by identity) inside PostgreSQL's column lists too."""
+    assert prepared_module.VERIFY
+    for key in [k for k in writes._SQL if k[0] is Administration]:
+        del writes._SQL[key]
+    for total in (3.0, 4.0):
+        PreparedInsert(
+            [_administration(client_record, total), _administration(client_record, total + 10)],
+            ignore_conflicts=True,
+        ).execute()
+    assert (Administration, "default", connection.vendor, 2, True) in writes._SQL
+    assert sorted(a.total or 0 for a in Administration.objects.all()) == [3, 4, 13, 14]
+    assert {tuple(a.answers.items()) for a in Administration.objects.all()} == {
+        (("1", "2"), ("9", "0"))
+    }
+
+
 @pytest.fixture
 def no_verify(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run as production does: a reused INSERT is not compiled again to check it."""
@@ -251,7 +310,7 @@ def test_the_suite_checks_every_reuse_against_the_compiler(client_record: Client
     key = next(k for k in writes._SQL if k[0] is Administration and not k[4])
     good = writes._SQL[key]
     try:
-        writes._SQL[key] = good.replace('"total"', '"band"', 1)
+        writes._SQL[key] = (good[0].replace('"total"', '"band"', 1), good[1])
         with pytest.raises(AssertionError, match="Reused INSERT differs"):
             PreparedInsert([_administration(client_record)])
     finally:

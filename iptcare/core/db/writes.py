@@ -21,8 +21,10 @@ The SQL text depends only on the model, the number of rows and the options, so i
 shape once compiled: a later insert of the same shape takes its values exactly as the compiler
 would (each field's ``pre_save`` then ``get_db_prep_save``) and reuses the text. A shape is kept
 only when every value went in as a plain ``%s`` parameter (no expression, no field with a
-placeholder of its own); otherwise every insert of it is compiled in full. Under ``VERIFY``
-(the test suite) each reuse is also compiled in full and must match.
+placeholder of its own); otherwise every insert of it is compiled in full. On PostgreSQL an
+insert of two rows or more is written ``INSERT … SELECT * FROM UNNEST((%s)::type[], …)``, one
+parameter per field holding every row's value, and kept as well (its values then go in by
+column). Under ``VERIFY`` (the test suite) each reuse is also compiled in full and must match.
 
 An UPDATE of fixed shape whose values are only known under the lock (a key just returned by an
 INSERT) is a ``prepared_update`` instead (iptcare.core.db.prepared): compiled once, re-run.
@@ -30,6 +32,7 @@ INSERT) is a ``prepared_update`` instead (iptcare.core.db.prepared): compiled on
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -42,8 +45,8 @@ from django.db.models.sql import InsertQuery
 from iptcare.core.db import prepared
 
 # (model, alias, vendor, rows, ignore_conflicts) -> the INSERT's SQL text, for shapes whose
-# values are all plain parameters (module docstring).
-_SQL: dict[tuple[type[Model], str, str, int, bool], str] = {}
+# values are all plain parameters (module docstring), and whether they go in by column.
+_SQL: dict[tuple[type[Model], str, str, int, bool], tuple[str, bool]] = {}
 _SQL_LOCK = threading.Lock()
 
 
@@ -75,26 +78,34 @@ class PreparedInsert:
             raise ValueError(f"{connection.vendor} cannot return the keys of an INSERT.")
         fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
         key = (model, using, connection.vendor, len(self._objs), ignore_conflicts)
-        sql = _SQL.get(key)
-        values = _plain_values(fields, self._objs, connection) if sql is not None else None
-        if sql is not None and values is not None:
-            self._statements: list[tuple[str, Any]] = [(sql, values)]
+        kept = _SQL.get(key)
+        values = (
+            _plain_values(fields, self._objs, connection, by_column=kept[1])
+            if kept is not None
+            else None
+        )
+        if kept is not None and values is not None:
+            self._statements: list[tuple[str, Any]] = [(kept[0], values)]
             self._returning_params: Any = ()
             if prepared.VERIFY:
-                self._verify(fields, ignore_conflicts)
+                self._verify(fields, ignore_conflicts, by_column=kept[1])
             return
         self._statements, self._returning_params = self._compile(fields, ignore_conflicts)
-        if _reusable(fields, self._objs, self._statements, self._returning_params):
+        form = _reusable(fields, self._objs, self._statements, self._returning_params)
+        if form is not None:
             with _SQL_LOCK:
-                _SQL[key] = self._statements[0][0]
+                _SQL[key] = (self._statements[0][0], form == BY_COLUMN)
 
-    def _verify(self, fields: list[Field[Any, Any]], ignore_conflicts: bool) -> None:
+    def _verify(
+        self, fields: list[Field[Any, Any]], ignore_conflicts: bool, *, by_column: bool
+    ) -> None:
         """Compile in full and require the reused statement's text and values (the times of
         ``auto_now`` fields, taken again by the compile, excepted); keep the compiled one."""
         reused_sql, reused = self._statements[0]
         compiled, _ = self._compile(fields, ignore_conflicts)
         clock = [getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for f in fields]
-        clock *= len(self._objs)
+        if not by_column:
+            clock *= len(self._objs)
         if len(compiled) != 1 or compiled[0][0] != reused_sql:
             raise AssertionError(f"Reused INSERT differs:\n{reused_sql}\n{compiled!r}")
         expected = list(compiled[0][1])
@@ -155,19 +166,25 @@ class PreparedInsert:
 
 def _comparable(value: Any) -> Any:
     """A parameter as it can be compared: psycopg's JSON wrappers (``Jsonb``), which compare by
-    identity, by their type and the object they wrap."""
+    identity, by their type and the object they wrap; a column's list, element by element."""
+    if isinstance(value, list):
+        return [_comparable(item) for item in value]
     if hasattr(value, "obj") and hasattr(value, "dumps"):
         return type(value), value.obj
     return value
 
 
 def _plain_values(
-    fields: Sequence[Field[Any, Any]], objs: Sequence[Model], connection: Any
+    fields: Sequence[Field[Any, Any]],
+    objs: Sequence[Model],
+    connection: Any,
+    *,
+    by_column: bool = False,
 ) -> list[Any] | None:
-    """The INSERT's parameters, row by row, as the compiler prepares them (``pre_save`` with
-    ``add=True``, then ``get_db_prep_save``) — or None when a value is an expression or
-    compiles itself (``as_sql``, which ``get_db_prep_save`` passes through): only a full
-    compile places those."""
+    """The INSERT's parameters as the compiler prepares them (``pre_save`` with ``add=True``,
+    then ``get_db_prep_save``): row by row, or ``by_column`` one list per field holding each
+    row's value (``BY_COLUMN``) — or None when a value is an expression or compiles itself
+    (``as_sql``, which ``get_db_prep_save`` passes through): only a full compile places those."""
     values: list[Any] = []
     for obj in objs:
         for field in fields:
@@ -178,7 +195,15 @@ def _plain_values(
             if hasattr(value, "as_sql"):
                 return None
             values.append(value)
+    if by_column:
+        width = len(fields)
+        return [values[column::width] for column in range(width)]
     return values
+
+
+# How a kept INSERT takes its values (``_reusable``).
+BY_ROW = "by row"
+BY_COLUMN = "by column"
 
 
 def _reusable(
@@ -186,15 +211,34 @@ def _reusable(
     objs: Sequence[Model],
     statements: list[tuple[str, Any]],
     returning_params: Any,
-) -> bool:
-    """Whether a compiled INSERT's text can serve every insert of its shape: one statement,
-    one plain parameter per field and row (its VALUES all ``%s``: no value that compiled itself
-    into other SQL), no field placing its own placeholder, no returning parameters (Oracle's)."""
+) -> str | None:
+    """Whether a compiled INSERT's text can serve every insert of its shape, and how it takes
+    its values: one statement, no field placing its own placeholder, no returning parameters
+    (Oracle's), and either one plain parameter per field and row (``BY_ROW``: its VALUES all
+    ``%s``, no value that compiled itself into other SQL) or, as Django's PostgreSQL compiler
+    writes an insert of two rows or more, ``SELECT * FROM UNNEST((%s)::type[], …)`` with one
+    parameter per field, the list of every row's value (``BY_COLUMN``). None if neither."""
     if len(statements) != 1 or returning_params:
-        return False
+        return None
     if any(hasattr(field, "get_placeholder") for field in fields):
-        return False
+        return None
     sql, params = statements[0]
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     plain = "VALUES " + ", ".join([row] * len(objs))
-    return len(params) == len(fields) * len(objs) and plain in sql
+    if len(params) == len(fields) * len(objs) and plain in sql:
+        return BY_ROW
+    columns = "UNNEST(" + ", ".join(["(%s)::"] * len(fields))
+    if (
+        len(objs) > 1
+        and len(params) == len(fields)
+        and all(isinstance(column, list) and len(column) == len(objs) for column in params)
+        and " SELECT * FROM UNNEST(" in sql
+        and _without_types(sql).count(columns) == 1
+    ):
+        return BY_COLUMN
+    return None
+
+
+def _without_types(sql: str) -> str:
+    """``sql`` with each ``(%s)::type[]`` of an UNNEST written ``(%s)::`` (to count them)."""
+    return re.sub(r"\(%s\)::[a-z0-9_ ]+\[\]", "(%s)::", sql)
