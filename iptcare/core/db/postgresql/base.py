@@ -112,7 +112,7 @@ class DatabaseWrapper(PostgreSQLDatabaseWrapper):
         psycopg keeps what it worked out for a cursor's statement (its ``Transformer``: the
         dumper of each parameter's type, the loader of each result column's) only while the
         same cursor runs the same statement object again; a new cursor works it all out anew.
-        On the questionnaire submit, whose two statements run this way, that was about 0.08 ms
+        On the questionnaire submit, whose two statements run this way, that was about 0.11 ms
         of the ~2 ms of Python per submit (measured in-process on PostgreSQL, alternating blocks
         of 50 submits with and without, 2026-12-05; bench/README.md).
 
