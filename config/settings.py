@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -119,6 +120,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "iptcare.core.middleware.RequestContextMiddleware",
+    # Reads, refusals and failed writes are appended here, after the view (ADR 0015).
+    "iptcare.audit.middleware.AuditEdgeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -159,11 +162,11 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-# Default: the embedded SQLite file. WAL lets readers work while one writer commits;
-# synchronous=FULL makes every acknowledged commit durable ("nothing is lost") — inside a
-# transaction the backend syncs the log itself, after the writer lock (ADR 0005);
-# IMMEDIATE transactions take the write lock at BEGIN so that read-then-write blocks (the audit
-# hash chain) cannot interleave.
+# Default: the embedded SQLite file, with Django's own backend (ADR 0015). WAL lets readers work
+# while one writer commits; synchronous=FULL syncs every commit before it is reported ("nothing is
+# lost"); IMMEDIATE transactions take the write lock at BEGIN, so that a read-then-write block
+# (the audit chain's head, a single-use link) cannot interleave with another writer; a writer
+# waits up to 30 s for the lock.
 SQLITE_PATH = VAR_DIR / "iptcare.sqlite3"
 DATABASES = {
     "default": dj_database_url.parse(
@@ -172,25 +175,7 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend, with a health check that sends nothing while the connection is quiet
-    # (see the module's docstring).
-    DATABASES["default"]["ENGINE"] = "iptcare.core.db.postgresql"
-if DATABASES["default"]["ENGINE"] == "iptcare.core.db.postgresql" and env_bool(
-    "DB_PREPARED_STATEMENTS", True
-):
-    # Parameters bound by the server and statements prepared after five runs on a connection
-    # (psycopg's threshold): the server then plans a hot statement once, not on every run.
-    # Django leaves both off unless asked. A questionnaire submit's server CPU fell by about
-    # 40 % (the link lookup alone took 0.6-0.9 ms to plan, 0.2 ms to run); bench/README.md.
-    # Off (DB_PREPARED_STATEMENTS=0) behind a pooler that cannot keep prepared statements
-    # (PgBouncer in transaction mode before 1.21).
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"server_side_binding": True, "prepare_threshold": 5}
-    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Django's SQLite backend plus a blocking writer queue (see the module's docstring).
-    DATABASES["default"]["ENGINE"] = "iptcare.core.db.sqlite3"
     DATABASES["default"]["CONN_MAX_AGE"] = 0 if TESTING else DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
@@ -206,6 +191,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["TEST"] = {
             "NAME": str(VAR_DIR / f"test-iptcare-{os.getpid()}.sqlite3")
         }
+
+# Settings of earlier releases that nothing reads any more (ADR 0015): say so at start rather
+# than let an operator believe they still do something.
+for _removed, _why in (
+    ("IPTCARE_AUDIT_CHAINS", "the audit trail is one chain again"),
+    ("DB_PREPARED_STATEMENTS", "the database backends are Django's own"),
+):
+    if _removed in os.environ:
+        sys.stderr.write(
+            f"iptcare: warning: {_removed} is no longer used ({_why}); remove it from the "
+            "environment.\n"
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts, passwords, MFA, lockout --------------------------------------------------------
@@ -260,7 +257,7 @@ IPTCARE_PORTAL_INVITE_DAYS = env_int("IPTCARE_PORTAL_INVITE_DAYS", 7)
 # the US set their own crisis line here.
 IPTCARE_CRISIS_TEXT = os.environ.get("IPTCARE_CRISIS_TEXT", "").strip()
 IPTCARE_ACTIVITY_RESOLUTION_SECONDS = 60
-SESSION_ENGINE = "iptcare.accounts.sessions"
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Server-side expiry a little beyond the idle limit so that the middleware (which audits the
 # timeout) is what ends an idle session, to the minute.
 SESSION_COOKIE_AGE = IPTCARE_IDLE_MINUTES * 60 + IPTCARE_ACTIVITY_RESOLUTION_SECONDS * 2
@@ -331,13 +328,6 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Audit ---------------------------------------------------------------------------------
 # Off only for the benchmark's "audit off" comparison run; never in production.
 IPTCARE_AUDIT_ENABLED = env_bool("IPTCARE_AUDIT_ENABLED", default=True) or PRODUCTION
-# PostgreSQL: how many hash chains the trail is written in side by side (ADR 0014). A
-# transaction appends to one of them and holds that chain's lock until its commit is on disk;
-# transactions on different chains do not wait for each other. Any value from 1 on is safe and
-# may be changed at a restart: each chain is verified on its own. SQLite writes chain 0 only.
-IPTCARE_AUDIT_CHAINS = env_int("IPTCARE_AUDIT_CHAINS", 8)
-if not 1 <= IPTCARE_AUDIT_CHAINS <= 32767:
-    raise ImproperlyConfigured("IPTCARE_AUDIT_CHAINS must be between 1 and 32767.")
 
 # --- API ----------------------------------------------------------------------------------
 IPTCARE_API_TOKEN_MAX_DAYS = env_int("IPTCARE_API_TOKEN_MAX_DAYS", 365)

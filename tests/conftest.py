@@ -20,13 +20,9 @@ from iptcare.access.vocabulary import Role
 from iptcare.accounts.models import RoleGrant, User
 from iptcare.clients.models import Client
 from iptcare.core import triggers
-from iptcare.core.db import prepared as prepared_queries
 from iptcare.core.models import Organisation, Program
 
 PASSWORD = "correct-horse-battery-staple-42"
-
-# Every prepared query a test runs is cross-checked against the ORM queryset it replaces.
-prepared_queries.VERIFY = True
 
 # --- Protective triggers vs. Django's flush between transactional tests -----------------------
 # Django empties every table after a TransactionTestCase/transactional_db test. The audit and
@@ -47,15 +43,6 @@ def _flush_with_triggers_lifted(self: BaseDatabaseOperations, sql_list: Iterable
 
 
 BaseDatabaseOperations.execute_sql_flush = _flush_with_triggers_lifted  # type: ignore[method-assign]
-
-
-@pytest.fixture
-def one_chain(settings: Any) -> None:
-    """The audit trail in one chain (``IPTCARE_AUDIT_CHAINS=1``): for tests of what happens
-    inside a chain — its links, its tampering, its lock — that name events by ``seq``. On
-    PostgreSQL the trail is otherwise several chains written side by side (ADR 0014;
-    tests/test_audit_chains.py); SQLite always writes one."""
-    settings.IPTCARE_AUDIT_CHAINS = 1
 
 
 @pytest.fixture

@@ -1,19 +1,36 @@
 """THE access policy: every access to clinical (and other protected) data is decided here.
 
-``decide`` is pure: it answers and explains. ``authorize`` decides *and* writes the audit event
-(allowed or denied) and raises ``Forbidden`` on a denial. Deny by default: anything the role table
-does not grant is refused, and so is anything outside the actor's organisation or program scope.
+``decide`` is pure: it answers and explains. The rest decides *and* leaves the audit event that
+says what happened (ADR 0015):
+
+- ``authorize`` — a read: one event per access, or the refusal's event and ``Forbidden``;
+- ``writing`` — a write: one transaction whose last write is its event (success), or, after the
+  rollback, one event for the failure or the refusal;
+- ``check`` — a route's check before an empty form or before it hands a write to its service:
+  a refusal is recorded and raised, an allowance records nothing.
+
+Deny by default: anything the role table does not grant is refused, and so is anything outside
+the actor's organisation or program scope.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+from uuid import UUID
+
+from django.db import transaction
 
 from iptcare.access.roles import IDENTIFYING, ROLE_TABLE
 from iptcare.access.scope import ResourceScope
 from iptcare.access.vocabulary import Action, DataCategory, Purpose, Role, Scope
-from iptcare.core.errors import Forbidden, NotFound
+from iptcare.audit import services as audit
+from iptcare.audit.models import Outcome
+from iptcare.audit.services import EventFields
+from iptcare.core.errors import DomainError, Forbidden, NotFound
 
 if TYPE_CHECKING:
     from iptcare.accounts.models import User
@@ -38,6 +55,48 @@ class Decision:
         return self.allowed
 
 
+@dataclass(frozen=True)
+class LinkHolder:
+    """Whoever opens a single-use questionnaire link: not signed in, known only by the link,
+    whose unused and unexpired secret is their one credential. They may store the one
+    administration the link asks for, in the record of the link's client, for treatment; nothing
+    else (``decide``)."""
+
+    organisation_id: int
+    client_id: UUID
+    link_id: UUID
+    is_authenticated = False
+    is_active = True
+
+    # What the audit trail writes in an event's actor columns.
+    AUDIT_EMAIL = "client (single-use link)"
+    AUDIT_ROLE = "single-use link"
+
+
+def _decide_for_link(
+    holder: LinkHolder,
+    action: Action,
+    scope: ResourceScope,
+    category: DataCategory,
+    purpose: Purpose,
+) -> Decision:
+    if holder.organisation_id != scope.organisation_id:
+        return Decision(False, "resource belongs to another organisation", conceal=True)
+    if (action, category, purpose) != (
+        Action.CREATE,
+        DataCategory.CLINICAL_RECORD,
+        Purpose.TREATMENT,
+    ):
+        return Decision(False, "a single-use link submits its questionnaire and nothing else")
+    if scope.client_id != holder.client_id:
+        return Decision(False, "a single-use link is for its own client's record only")
+    return Decision(
+        True,
+        "the holder of an unused single-use link may submit its questionnaire",
+        role=LinkHolder.AUDIT_ROLE,
+    )
+
+
 def decide(
     actor: User | Any,
     action: Action,
@@ -45,6 +104,8 @@ def decide(
     category: DataCategory,
     purpose: Purpose,
 ) -> Decision:
+    if isinstance(actor, LinkHolder):
+        return _decide_for_link(actor, action, resource.access_scope, category, purpose)
     if actor is None or not getattr(actor, "is_authenticated", False):
         return Decision(False, "not signed in")
     if not actor.is_active:
@@ -110,6 +171,98 @@ def program_reach(
     return frozenset(reach)
 
 
+# Actions that read; every other action changes something and goes through ``writing``.
+READ_ACTIONS = frozenset({Action.VIEW, Action.LIST, Action.EXPORT})
+
+
+def _role_of(actor: User | Any, decision: Decision) -> str:
+    return decision.role or ",".join(sorted(getattr(actor, "role_set", ())))
+
+
+def _event(
+    actor: User | Any,
+    action: Action,
+    resource: Scoped,
+    category: DataCategory,
+    purpose: Purpose,
+    decision: Decision,
+    outcome: Outcome,
+    reason: str,
+    detail: dict[str, Any] | None,
+) -> EventFields:
+    scope = resource.access_scope
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    fields: EventFields = {
+        "actor": actor if authenticated else None,
+        "actor_role": _role_of(actor, decision),
+        "organisation_id": scope.organisation_public_id,
+        "client_id": scope.client_id,
+        "data_category": category,
+        "action": action,
+        "resource_type": scope.resource_type,
+        "resource_id": scope.resource_id,
+        "purpose": purpose,
+        "outcome": outcome,
+        "reason": reason,
+        "detail": detail,
+    }
+    if isinstance(actor, LinkHolder):
+        fields["actor_email"] = LinkHolder.AUDIT_EMAIL
+        fields["detail"] = {**(detail or {}), "link": str(actor.link_id)}
+    return fields
+
+
+def _refuse(
+    actor: User | Any,
+    action: Action,
+    resource: Scoped,
+    category: DataCategory,
+    purpose: Purpose,
+    decision: Decision,
+    detail: dict[str, Any] | None,
+) -> NoReturn:
+    """Keep the refusal's event for the request's edge (it outlives any rollback) and raise."""
+    event = _event(
+        actor,
+        action,
+        resource,
+        category,
+        purpose,
+        decision,
+        Outcome.DENIED,
+        decision.reason,
+        detail,
+    )
+    if action not in READ_ACTIONS:
+        audit.wrote(event)
+    audit.record_at_edge(**event)
+    refusal: DomainError = (
+        NotFound("Not found.")
+        if decision.conceal
+        else Forbidden(f"Access refused: {decision.reason}.")
+    )
+    refusal.recorded = True
+    raise refusal
+
+
+def check(
+    actor: User | Any,
+    action: Action,
+    resource: Scoped,
+    category: DataCategory,
+    purpose: Purpose,
+    *,
+    detail: dict[str, Any] | None = None,
+) -> Decision:
+    """Decide; a refusal is recorded and raised, an allowance records nothing. For a route that
+    opens an empty form, or checks before it hands a write to its service (which decides again
+    and records what happened): nothing has been read or written yet."""
+    decision = decide(actor, action, resource, category, purpose)
+    if not decision.allowed:
+        _refuse(actor, action, resource, category, purpose, decision, detail)
+    return decision
+
+
 def authorize(
     actor: User | Any,
     action: Action,
@@ -119,34 +272,137 @@ def authorize(
     *,
     detail: dict[str, Any] | None = None,
 ) -> Decision:
-    """Decide, write the audit event, and raise ``Forbidden`` if denied.
+    """A read, or the lookup of a record for a write: decide, and record what the route will
+    do with it — or record the refusal and raise ``Forbidden`` (``NotFound`` across
+    organisations). Events are appended at the request's edge (``audit.services``).
 
-    Call it outside the caller's write transaction or at its start: the allowed event then
-    commits with the work it allowed. A denial commits its event on its own before raising
-    (unless an enclosing transaction is rolled back by the caller).
+    - VIEW, LIST, EXPORT: one event, outcome success, with the decision's role and reason.
+    - UPDATE, SIGN, MANAGE (an edit form shows the record as it is): one VIEW event, its detail
+      naming the write it was opened for. When the same request then writes (or tries to write)
+      that record, its write's event is the request's one event and this one is not appended.
+    - CREATE (the record a new one will belong to: an empty form): nothing is recorded; the
+      write's service records what happened (``writing``).
     """
-    from iptcare.audit.models import Outcome
-    from iptcare.audit.services import record
-
     decision = decide(actor, action, resource, category, purpose)
-    scope = resource.access_scope
-    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    record(
-        actor=actor if authenticated else None,
-        actor_role=decision.role or ",".join(sorted(getattr(actor, "role_set", ()))),
-        organisation_id=scope.organisation_public_id,
-        client_id=scope.client_id,
-        data_category=category,
-        action=action,
-        resource_type=scope.resource_type,
-        resource_id=scope.resource_id,
-        purpose=purpose,
-        outcome=Outcome.ALLOWED if decision.allowed else Outcome.DENIED,
-        reason=decision.reason,
-        detail=detail,
-    )
     if not decision.allowed:
-        if decision.conceal:
-            raise NotFound("Not found.")
-        raise Forbidden(f"Access refused: {decision.reason}.")
+        _refuse(actor, action, resource, category, purpose, decision, detail)
+    if action == Action.CREATE:
+        return decision
+    read, detail = action, dict(detail or {})
+    if action not in READ_ACTIONS:
+        read, detail["for"] = Action.VIEW, str(action)
+    audit.record_at_edge(
+        **_event(
+            actor, read, resource, category, purpose, decision, Outcome.SUCCESS,
+            decision.reason, detail or None,
+        )
+    )  # fmt: skip
     return decision
+
+
+@dataclass
+class Grant:
+    """An allowed write in progress (``writing``): what its event will say (``record_as``;
+    ``detail`` may be added to — never a submitted value that the record itself does not
+    keep)."""
+
+    decision: Decision
+    event: EventFields
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def record_as(self, record: Scoped | None = None, *, action: Action | None = None) -> None:
+        """Name what the write did, where it says more than the decision: the record it made
+        (a note rather than the client it was written for), or the action it amounted to (a
+        privilege change rather than an update of an account)."""
+        if record is not None:
+            scope = record.access_scope
+            self.event["resource_type"] = scope.resource_type
+            self.event["resource_id"] = scope.resource_id
+        if action is not None:
+            self.event["action"] = action
+
+
+_current_write: ContextVar[Grant | None] = ContextVar("iptcare_current_write", default=None)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What a failed write's event says of its error: the kind and the names of the fields it
+    concerns, never the submitted values (a message may quote them)."""
+    status = getattr(exc, "status", None)
+    kind = type(exc).__name__ + (f" ({status})" if status else "")
+    fields = sorted(getattr(exc, "field_errors", None) or {})
+    return f"failed: {kind}" + (f"; fields: {', '.join(fields)}" if fields else "")
+
+
+@contextmanager
+def writing(
+    actor: User | Any,
+    action: Action,
+    resource: Scoped,
+    category: DataCategory,
+    purpose: Purpose,
+    *,
+    detail: dict[str, Any] | None = None,
+) -> Iterator[Grant]:
+    """A write: decide, then run the body in one transaction whose last write is the write's one
+    audit event (outcome success, the decision's role and reason).
+
+    - Refused: nothing runs; the refusal is recorded at the request's edge; ``Forbidden`` (or
+      ``NotFound``) is raised.
+    - The body (or the commit) raises: the transaction leaves nothing, and one event with
+      outcome failure, naming the error's kind and fields, is recorded at the request's edge,
+      after the rollback.
+    - Inside another ``writing`` (a correction that resolves the alerts it withdrew): decided
+      the same way, run in a savepoint, and recorded in the outer write's event (its
+      ``detail["also"]``), which is the one event of the whole write.
+
+    The outermost write must be the outermost transaction (``durable``): its event is then in
+    the transaction that commits the work, never in one a caller could still roll back.
+    """
+    decision = decide(actor, action, resource, category, purpose)
+    if not decision.allowed:
+        _refuse(actor, action, resource, category, purpose, decision, detail)
+    event = _event(
+        actor,
+        action,
+        resource,
+        category,
+        purpose,
+        decision,
+        Outcome.SUCCESS,
+        decision.reason,
+        detail,
+    )
+    grant = Grant(decision=decision, event=event, detail=dict(event.get("detail") or {}))
+    outer = _current_write.get()
+    if outer is not None:
+        with transaction.atomic():
+            yield grant
+        outer.detail.setdefault("also", []).append(
+            {
+                "action": str(action),
+                "resource_type": event.get("resource_type", ""),
+                "resource_id": event.get("resource_id", ""),
+                **grant.detail,
+            }
+        )
+        return
+    audit.wrote(event)
+    token = _current_write.set(grant)
+    try:
+        with transaction.atomic(durable=True):
+            yield grant
+            audit.record(**{**grant.event, "detail": grant.detail})
+    except BaseException as exc:
+        if not getattr(exc, "recorded", False):
+            audit.record_at_edge(
+                **{
+                    **grant.event,
+                    "outcome": Outcome.FAILURE,
+                    "reason": failure_reason(exc),
+                    "detail": grant.detail,
+                }
+            )
+        raise
+    finally:
+        _current_write.reset(token)

@@ -46,6 +46,8 @@ class Action(models.TextChoices):
     TOKEN_CREATED = "token_created", "API token created"
     TOKEN_REVOKED = "token_revoked", "API token revoked"
     SESSION_EXPIRED = "session_expired", "Session expired"
+    # The audit trail's own: earlier chains closed, the trail goes on as one (ADR 0015).
+    SEAL = "seal", "Audit trail sealed"
 
 
 class DataCategory(models.TextChoices):

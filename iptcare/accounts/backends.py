@@ -6,11 +6,6 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from iptcare.accounts.models import User
-from iptcare.core.db.prepared import prepared
-
-# Every authenticated request loads its user, with the organisation that every audited request
-# needs: prepared once (iptcare.core.db.prepared), as are the user's roles (User.role_set).
-_USER = prepared(lambda pk: User.objects.select_related("organisation").filter(pk=pk)[:1], pk=int)
 
 
 class EmailBackend(ModelBackend):
@@ -21,7 +16,8 @@ class EmailBackend(ModelBackend):
             pk = int(user_id)
         except (TypeError, ValueError):
             return None
-        user: User | None = _USER.first(pk=pk)
+        # With the organisation, which every audited request needs.
+        user = User.objects.select_related("organisation").filter(pk=pk).first()
         if user is None or not self.user_can_authenticate(user):
             return None
         user.role_set  # noqa: B018 - read now, as the prefetch did: every request needs them

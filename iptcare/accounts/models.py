@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from iptcare.access.roles import ROLE_TABLE
 from iptcare.access.vocabulary import Role
-from iptcare.core.db.prepared import prepared
 from iptcare.core.models import Organisation, Program
 
 
@@ -89,7 +88,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         """The user's roles, cached on the instance for the request (prefetch-friendly)."""
         cached = getattr(self, "_role_cache", None)
         if cached is None:
-            cached = frozenset(Role(r) for r in _ROLES_OF.all(user_id=self.pk))
+            cached = frozenset(
+                Role(r)
+                for r in RoleGrant.objects.filter(user_id=self.pk).values_list("role", flat=True)
+            )
             self._role_cache = cached
         return cached
 
@@ -97,7 +99,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def program_ids(self) -> frozenset[int]:
         cached = getattr(self, "_program_cache", None)
         if cached is None:
-            cached = frozenset(_PROGRAMS_OF.all(user_id=self.pk))
+            cached = frozenset(
+                User.programs.through.objects.filter(user_id=self.pk).values_list(
+                    "program_id", flat=True
+                )
+            )
             self._program_cache = cached
         return cached
 
@@ -146,19 +152,6 @@ class RoleGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.role}"
-
-
-# Read on every authenticated request: prepared once (iptcare.core.db.prepared).
-_ROLES_OF = prepared(
-    lambda user_id: RoleGrant.objects.filter(user_id=user_id).values_list("role", flat=True),
-    user_id=int,
-)
-_PROGRAMS_OF = prepared(
-    lambda user_id: User.programs.through.objects.filter(user_id=user_id).values_list(
-        "program_id", flat=True
-    ),
-    user_id=int,
-)
 
 
 def hash_token_secret(secret: str) -> str:

@@ -25,21 +25,21 @@ GENESIS_HASH = "0" * 64
 def genesis_hash(chain: int) -> str:
     """The ``prev_hash`` of the first event of ``chain``: the chain's number as 64 hex digits.
 
-    Chain 0's is ``GENESIS_HASH``, so a trail written before there were several chains (ADR
-    0014) is chain 0 unchanged. Each chain starts from its own, so every event is bound to its
-    chain through the links (an event moved to another chain no longer links) and ``prev_hash``
-    stays UNIQUE across the whole trail. ``iptcare_audit_next`` (migration 0007) writes the same:
-    ``lpad(to_hex(chain), 64, '0')``."""
+    Chain 0, the live chain, starts from ``GENESIS_HASH``. The closed chains of a trail written
+    on PostgreSQL between migrations 0007 and 0008 each start from their own number, so every
+    event is bound to its chain through the links (an event moved to another chain no longer
+    links) and ``prev_hash`` stays UNIQUE across the whole trail."""
     if not 0 <= chain < 2**15:
         raise ValueError(f"chain {chain} out of range")
     return f"{chain:064x}"
 
 
 class AuditEvent(models.Model):
-    # The trail is several hash chains written side by side (ADR 0014): on PostgreSQL a
-    # transaction appends to chain ``txid % IPTCARE_AUDIT_CHAINS``; on SQLite, chain 0.
+    # Every event is appended to chain 0 (ADR 0015). Others are closed: PostgreSQL wrote
+    # several chains side by side between migrations 0007 and 0008, and the seal event of 0008
+    # records where each one ends.
     chain = models.PositiveSmallIntegerField(
-        default=0, db_default=0, help_text="Which of the trail's chains."
+        default=0, db_default=0, help_text="0: the live chain; others: closed earlier chains."
     )
     seq = models.BigIntegerField(help_text="Position in its chain, from 1, no gaps.")
     # occurred_at, organisation_id and action are searched through audit_org_time below (the
@@ -71,7 +71,7 @@ class AuditEvent(models.Model):
     hash = models.CharField(max_length=64)
 
     class Meta:
-        # The order events were written in, across chains (within a chain, seq is that order).
+        # The order events were written in (within a chain, seq is that order).
         ordering = ["occurred_at", "id"]
         constraints = [
             # One event per place in each chain; also the index its head is read from.

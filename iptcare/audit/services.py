@@ -1,15 +1,30 @@
-"""Writing to the audit trail. Every write goes through ``record``."""
+"""Writing to the audit trail.
+
+Three moments, one rule each (ADR 0015):
+
+- ``record`` appends now, in the caller's transaction if there is one: a successful write's
+  event is the last write of the write's own transaction, so they commit or roll back together.
+- ``record_at_edge`` keeps an event for the request's edge (``edge``, bound by
+  ``AuditEdgeMiddleware`` around every request), which
+  appends what it kept once the view has returned — after any transaction of the request has
+  committed or rolled back, on the request's own connection — and before the response leaves.
+  A refusal and a failed write are kept this way, so that the rollback of the work they stopped
+  cannot take their event with it; so is a read, so that a page's reads are appended together.
+  Outside an edge (a test, a shell) the event is appended at once.
+- Reads of a client or record the same request then wrote (or tried to write) are not
+  appended: the write's own event names it, and the reads were the route preparing the write.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Required, TypedDict, Unpack
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
@@ -20,36 +35,10 @@ from iptcare.core import request_context
 if TYPE_CHECKING:
     from iptcare.accounts.models import User
 
-_batch: ContextVar[list[chain.PreparedEvent] | None] = ContextVar(
-    "iptcare_audit_batch", default=None
-)
-
-
-@contextmanager
-def batched() -> Iterator[None]:
-    """Append the events of a read-only composition (a chart, a caseload) together, on exit.
-
-    A page that reads four categories of a client's record writes four events; appending them
-    in one transaction takes the chain lock and commits once instead of four times. The events
-    are written before the page is returned — also when the body raises (a denial's event is
-    never lost) — and an event recorded inside a write transaction is still written at once,
-    in that transaction, with the work it allowed. Nested use joins the outer batch.
-    """
-    if _batch.get() is not None:
-        yield
-        return
-    pending: list[chain.PreparedEvent] = []
-    token = _batch.set(pending)
-    try:
-        yield
-    finally:
-        _batch.reset(token)
-        chain.append_many(pending)
-
 
 class EventFields(TypedDict, total=False):
-    """What a caller says about an event (``record``, ``prepare``); the rest comes from the
-    request (``request_context``) and the chain."""
+    """What a caller says about an event; the rest comes from the request
+    (``request_context``) and the chain."""
 
     actor: Required[User | None]
     action: Required[Action]
@@ -66,64 +55,126 @@ class EventFields(TypedDict, total=False):
     detail: dict[str, Any] | None
 
 
-def record(**fields: Unpack[EventFields]) -> AuditEvent | None:
-    """Append one event. Runs in the caller's transaction, so it commits or rolls back with it.
-
-    Inside ``batched()`` and outside any transaction, the event is queued for the batch instead
-    (and ``None`` is returned).
-    """
-    event = prepare(**fields)
-    if event is None:
-        return None
-    pending = _batch.get()
-    if pending is not None and not connection.in_atomic_block:
-        pending.append(event)
-        return None
-    return chain.append(event)
-
-
-def prepare(**fields: Unpack[EventFields]) -> chain.PreparedEvent | None:
-    """The event ``record`` would append, made ready now and appended later with
-    ``record_prepared`` (None while the audit trail is switched off).
-
-    For a write path that holds a lock from the start of its transaction (SQLite's writer):
-    everything but the event's place in the chain is computed before the lock is taken. The
-    event's time is the time of this call."""
-    if not settings.IPTCARE_AUDIT_ENABLED:
-        return None
+def event_fields(**fields: Unpack[EventFields]) -> dict[str, Any]:
+    """The event's own fields (everything but its place in the chain), timed now."""
     meta = request_context.current()
     actor = fields["actor"]
     org_id = fields.get("organisation_id")
     if org_id is None and actor is not None and actor.organisation is not None:
         org_id = actor.organisation.public_id
-    return chain.prepare(
-        {
-            "occurred_at": timezone.now(),
-            "actor_id": actor.public_id if actor is not None else None,
-            "actor_email": actor.email if actor is not None else fields.get("actor_email", ""),
-            "actor_role": fields.get("actor_role", ""),
-            "organisation_id": org_id,
-            "client_id": fields.get("client_id"),
-            "data_category": str(fields["data_category"]),
-            "action": str(fields["action"]),
-            "resource_type": fields.get("resource_type", ""),
-            "resource_id": fields.get("resource_id", ""),
-            "purpose": str(fields.get("purpose", "")),
-            "outcome": str(fields["outcome"]),
-            "reason": fields.get("reason", "")[:500],
-            "request_id": meta.request_id,
-            "ip": meta.ip,
-            "user_agent": meta.user_agent,
-            "detail": fields.get("detail") or {},
-        }
+    return {
+        "occurred_at": timezone.now(),
+        "actor_id": actor.public_id if actor is not None else None,
+        "actor_email": actor.email if actor is not None else fields.get("actor_email", ""),
+        "actor_role": fields.get("actor_role", "")[:200],
+        "organisation_id": org_id,
+        "client_id": fields.get("client_id"),
+        "data_category": str(fields["data_category"]),
+        "action": str(fields["action"]),
+        "resource_type": fields.get("resource_type", ""),
+        "resource_id": fields.get("resource_id", ""),
+        "purpose": str(fields.get("purpose", "")),
+        "outcome": str(fields["outcome"]),
+        "reason": fields.get("reason", "")[:500],
+        "request_id": meta.request_id,
+        "ip": meta.ip,
+        "user_agent": meta.user_agent,
+        "detail": fields.get("detail") or {},
+    }
+
+
+def record(**fields: Unpack[EventFields]) -> AuditEvent | None:
+    """Append one event now, in the caller's transaction if there is one (None while the trail
+    is switched off, which only the benchmark's comparison run does)."""
+    if not settings.IPTCARE_AUDIT_ENABLED:
+        return None
+    return chain.append([event_fields(**fields)])[0]
+
+
+@dataclass
+class _Edge:
+    """What one request keeps for its edge."""
+
+    reads: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    # What the request wrote or tried to write: ``_keys`` of each write's event.
+    written: set[str] = field(default_factory=set)
+
+
+_edge: ContextVar[_Edge | None] = ContextVar("iptcare_audit_edge", default=None)
+
+
+def record_at_edge(**fields: Unpack[EventFields]) -> None:
+    """Keep an event for the request's edge (see the module's docstring): a read (outcome
+    success), a refusal (denied) or a failed write (failure)."""
+    if not settings.IPTCARE_AUDIT_ENABLED:
+        return
+    event = event_fields(**fields)
+    kept = _edge.get()
+    if kept is None:
+        chain.append([event])
+    elif event["outcome"] == Outcome.SUCCESS:
+        kept.reads.append(event)
+    else:
+        kept.outcomes.append(event)
+
+
+def _keys(event: EventFields | dict[str, Any]) -> set[str]:
+    """The client and the record an event is about, as keys of ``_Edge.written``."""
+    keys = {f"{event.get('resource_type', '')}:{event.get('resource_id', '')}"}
+    if event.get("client_id") is not None:
+        keys.add(f"client:{event['client_id']}")
+    return keys
+
+
+def wrote(event: EventFields) -> None:
+    """Note that the request wrote (or tried to write) what ``event`` is about: its reads of the
+    same client or record are then not appended at its edge — the write's event names them, and
+    the reads were the route preparing the write."""
+    kept = _edge.get()
+    if kept is not None:
+        kept.written |= _keys(event)
+
+
+def _same_access(event: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(
+        str(event[name])
+        for name in (
+            "actor_id",
+            "action",
+            "data_category",
+            "purpose",
+            "resource_type",
+            "resource_id",
+            "client_id",
+            "detail",
+        )
     )
 
 
-def record_prepared(event: chain.PreparedEvent | None) -> AuditEvent | None:
-    """Append an event made by ``prepare``, in the caller's transaction (which must be open: the
-    event belongs to the work it records)."""
-    if event is None:
-        return None
-    if not connection.in_atomic_block:
-        raise RuntimeError("record_prepared runs inside the transaction of the work it records.")
-    return chain.append(event)
+def _kept_events(kept: _Edge) -> list[dict[str, Any]]:
+    """What the edge appends: each distinct read once (a route and the selector it calls may ask
+    for the same access), except reads of a client the request wrote; then the outcomes."""
+    reads: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for event in kept.reads:
+        if _keys(event) & kept.written:
+            continue
+        reads.setdefault(_same_access(event), event)
+    return [*reads.values(), *kept.outcomes]
+
+
+@contextmanager
+def edge() -> Iterator[None]:
+    """The edge of a request (or of a command): events kept with ``record_at_edge`` are
+    appended, together, when the body has ended — also when it raised. Nested use joins the
+    outer edge."""
+    if _edge.get() is not None:
+        yield
+        return
+    kept = _Edge()
+    token = _edge.set(kept)
+    try:
+        yield
+    finally:
+        _edge.reset(token)
+        chain.append(_kept_events(kept))

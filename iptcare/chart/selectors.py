@@ -15,10 +15,8 @@ from django.utils import timezone
 from iptcare.access.policy import authorize, decide
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
-from iptcare.audit.services import batched
 from iptcare.clients.models import Client, Episode
 from iptcare.clients.selectors import ClinicalChart, client_chart_clinical, client_get
-from iptcare.core.db.prepared import prepared
 from iptcare.encounters.models import SessionNote
 from iptcare.encounters.selectors import client_timeline_notes, unsigned_note_counts
 from iptcare.ipt.phases import PhaseInfo
@@ -55,24 +53,14 @@ class CaseloadRow:
     measures_due: tuple[DueStatus, ...] = ()
 
 
-_CASELOAD_EPISODES = prepared(
-    lambda clinician_id: (
-        Episode.objects.filter(primary_clinician_id=clinician_id, status__in=OPEN)
+def caseload(*, actor: User) -> list[CaseloadRow]:
+    """Open episodes whose primary clinician is ``actor``, one audit event per program (a list
+    is recorded as one event of its program, with how many episodes it showed)."""
+    episodes = list(
+        Episode.objects.filter(primary_clinician=actor, status__in=OPEN)
         .select_related("client", "program__organisation")
         .order_by("client__legal_family_name", "client__legal_given_name")
-    ),
-    clinician_id=int,
-)
-
-
-def caseload(*, actor: User) -> list[CaseloadRow]:
-    """Open episodes whose primary clinician is ``actor``, one audit event per program."""
-    with batched():
-        return _caseload(actor=actor)
-
-
-def _caseload(*, actor: User) -> list[CaseloadRow]:
-    episodes: list[Episode] = _CASELOAD_EPISODES.all(clinician_id=actor.pk)
+    )
     programs = {e.program_id: e.program for e in episodes}
     for program in programs.values():
         authorize(
@@ -132,12 +120,7 @@ def client_chart(*, actor: User, client_id: UUID) -> Chart:
     """Who the client is; and, for those who may read the clinical record, episodes,
     diagnoses and the timeline of appointments and notes (a fixed number of queries).
 
-    Its audit events (one per category read) are appended together, in one transaction."""
-    with batched():
-        return _client_chart(actor=actor, client_id=client_id)
-
-
-def _client_chart(*, actor: User, client_id: UUID) -> Chart:
+    One audit event per category read, appended together at the request's edge."""
     client = client_get(actor=actor, public_id=client_id)
     if not decide(actor, Action.VIEW, client, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT):
         return Chart(client=client)

@@ -22,7 +22,6 @@ from iptcare.clients.models import (
     EpisodeSubstance,
     SudAssessment,
 )
-from iptcare.core.db.prepared import prepared
 from iptcare.core.errors import NotFound
 from iptcare.core.models import Organisation, Program
 
@@ -38,7 +37,9 @@ def client_get(
     action: Action = Action.VIEW,
     category: DataCategory = DataCategory.DEMOGRAPHICS,
 ) -> Client:
-    client: Client | None = _CLIENT_BY_PUBLIC_ID.first(public_id=public_id)
+    client = (
+        Client.objects.select_related("organisation", "program").filter(public_id=public_id).first()
+    )
     if client is None:
         raise NotFound("No such client.")
     authorize(actor, action, client, category, purpose)
@@ -203,58 +204,13 @@ def diagnosis_get(
 
 
 def _episodes_of(client: Client) -> list[Episode]:
-    return _EPISODES_OF.all(client_id=client.pk)
-
-
-# The chart's reads, prepared once (iptcare.core.db.prepared): the same queries on every chart.
-_CLIENT_BY_PUBLIC_ID = prepared(
-    lambda public_id: Client.objects.select_related("organisation", "program").filter(
-        public_id=public_id
-    )[:1],
-    public_id=UUID,
-)
-_EPISODES_OF = prepared(
-    lambda client_id: (
-        Episode.objects.filter(client_id=client_id)
+    return list(
+        Episode.objects.filter(client=client)
         .select_related("program", "primary_clinician")
         .prefetch_related(
             Prefetch("substances", queryset=EpisodeSubstance.objects.order_by("rank"))
         )
-    ),
-    client_id=int,
-)
-# The chart's episodes carry their substances as ``substance_list`` (a prepared read instead of
-# a prefetch, whose query Django builds and compiles afresh on every chart).
-_CHART_EPISODES_OF = prepared(
-    lambda client_id: Episode.objects.filter(client_id=client_id).select_related(
-        "program", "primary_clinician"
-    ),
-    client_id=int,
-)
-_SUBSTANCES_OF = prepared(
-    lambda client_id: EpisodeSubstance.objects.filter(episode__client_id=client_id).order_by(
-        "episode_id", "rank"
-    ),
-    client_id=int,
-)
-_DIAGNOSES_OF = prepared(
-    lambda client_id: Diagnosis.objects.filter(client_id=client_id).select_related("confirmed_by"),
-    client_id=int,
-)
-_SUD_ASSESSMENTS_OF = prepared(
-    lambda client_id: SudAssessment.objects.filter(client_id=client_id).select_related(
-        "assessed_by"
-    ),
-    client_id=int,
-)
-_LATEST_ASAM_OF = prepared(
-    lambda client_id: (
-        AsamAssessment.objects.filter(client_id=client_id)
-        .select_related("assessed_by")
-        .order_by("-assessed_at", "-id")[:1]
-    ),
-    client_id=int,
-)
+    )
 
 
 def episode_list(
@@ -320,18 +276,29 @@ def client_chart_clinical(
     the record: episodes + substances (2), diagnoses (1), assessments (1), latest ASAM (1).
     """
     authorize(actor, Action.VIEW, client, DataCategory.CLINICAL_RECORD, purpose)
-    episodes: list[Episode] = _CHART_EPISODES_OF.all(client_id=client.pk)
-    substances: dict[int, list[EpisodeSubstance]] = {}
-    for s in _SUBSTANCES_OF.all(client_id=client.pk):
-        substances.setdefault(s.episode_id, []).append(s)
+    episodes = list(
+        Episode.objects.filter(client=client)
+        .select_related("program", "primary_clinician")
+        .prefetch_related(
+            Prefetch(
+                "substances",
+                queryset=EpisodeSubstance.objects.order_by("rank"),
+                to_attr="substance_list",
+            )
+        )
+    )
     for e in episodes:
         e.client = client
-        e.substance_list = substances.get(e.pk, [])
     # The episodes are loaded already: attach them instead of joining them into every row.
     by_id = {e.pk: e for e in episodes}
-    diagnoses: list[Diagnosis] = _DIAGNOSES_OF.all(client_id=client.pk)
-    assessments: list[SudAssessment] = _SUD_ASSESSMENTS_OF.all(client_id=client.pk)
-    latest_asam: AsamAssessment | None = _LATEST_ASAM_OF.first(client_id=client.pk)
+    diagnoses = list(Diagnosis.objects.filter(client=client).select_related("confirmed_by"))
+    assessments = list(SudAssessment.objects.filter(client=client).select_related("assessed_by"))
+    latest_asam = (
+        AsamAssessment.objects.filter(client=client)
+        .select_related("assessed_by")
+        .order_by("-assessed_at", "-id")
+        .first()
+    )
     for d in diagnoses:
         if d.episode_id in by_id:
             d.episode = by_id[d.episode_id]

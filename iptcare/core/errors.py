@@ -8,6 +8,9 @@ class DomainError(Exception):
 
     status = 400
     title = "Request refused"
+    # True once the access policy has recorded this refusal in the audit trail: whatever
+    # catches it need not record it again.
+    recorded = False
 
     def __init__(self, message: str, *, field_errors: dict[str, list[str]] | None = None) -> None:
         super().__init__(message)

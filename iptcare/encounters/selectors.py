@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from uuid import UUID
 
@@ -12,7 +11,6 @@ from iptcare.access.policy import authorize, decide
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.clients.models import Client
-from iptcare.core.db.prepared import ListOf, PreparedQuery, prepared
 from iptcare.core.errors import NotFound
 from iptcare.encounters.models import NoteAddendum, NoteKind, NoteStatus, SessionNote
 
@@ -79,75 +77,50 @@ def client_timeline_notes(*, actor: User, client: Client, limit: int) -> list[Se
         Purpose.TREATMENT,
         detail={"notes": True},
     )
-    notes: list[SessionNote] = _timeline_notes(limit).all(client_id=client.pk, actor_id=actor.pk)
-    addenda: dict[int, list[NoteAddendum]] = {}
-    for addendum in _TIMELINE_ADDENDA.all(note_ids=[n.pk for n in notes]):
-        addenda.setdefault(addendum.note_id, []).append(addendum)
+    notes = list(
+        SessionNote.objects.filter(client=client)
+        .filter(~Q(kind=NoteKind.COUNSELLING) | Q(author=actor))
+        .select_related("author")
+        .only(
+            "public_id",
+            "client_id",
+            "kind",
+            "session_date",
+            "status",
+            "signed_at",
+            "created_at",
+            "entered_in_error_at",
+            "author__full_name",
+        )
+        .prefetch_related(
+            Prefetch(
+                "addenda",
+                queryset=NoteAddendum.objects.select_related("author")
+                .only("note_id", "kind", "text", "signed_at", "author__full_name")
+                .order_by("signed_at", "id"),
+                to_attr="timeline_addenda",
+            )
+        )
+        .order_by("-session_date", "-created_at")[:limit]
+    )
     for note in notes:
         note.client = client
-        note.timeline_addenda = addenda.get(note.pk, [])
     return notes
-
-
-@functools.cache
-def _timeline_notes(limit: int) -> PreparedQuery[SessionNote]:
-    """The chart's query, prepared once per limit (iptcare.core.db.prepared)."""
-    return prepared(
-        lambda client_id, actor_id: (
-            SessionNote.objects.filter(client_id=client_id)
-            .filter(~Q(kind=NoteKind.COUNSELLING) | Q(author_id=actor_id))
-            .select_related("author")
-            .only(
-                "public_id",
-                "client_id",
-                "kind",
-                "session_date",
-                "status",
-                "signed_at",
-                "created_at",
-                "entered_in_error_at",
-                "author__full_name",
-            )
-            .order_by("-session_date", "-created_at")[:limit]
-        ),
-        client_id=int,
-        actor_id=int,
-    )
-
-
-# The timeline's addenda of the notes it shows (a prepared read instead of a prefetch, whose
-# query Django builds and compiles afresh on every chart).
-_TIMELINE_ADDENDA = prepared(
-    lambda note_ids: (
-        NoteAddendum.objects.filter(note_id__in=note_ids)
-        .select_related("author")
-        .only("note_id", "kind", "text", "signed_at", "author__full_name")
-        .order_by("signed_at", "id")
-    ),
-    note_ids=ListOf(int),
-)
 
 
 def unsigned_note_counts(*, author: User, client_ids: Iterable[int]) -> dict[int, int]:
     """Drafts by ``author`` per client (caseload column), in one query. No clinical content."""
-    rows = _UNSIGNED_COUNTS.all(author_id=author.pk, client_ids=list(client_ids))
-    return {r["client_id"]: r["n"] for r in rows}
-
-
-_UNSIGNED_COUNTS = prepared(
-    lambda author_id, client_ids: (
+    rows = (
         SessionNote.objects.filter(
-            author_id=author_id,
-            client_id__in=client_ids,
+            author=author,
+            client_id__in=list(client_ids),
             status=NoteStatus.DRAFT,
             entered_in_error_at__isnull=True,
         )
         .values("client_id")
         .annotate(n=Count("id"))
-    ),
-    author_id=int,
-    client_ids=ListOf(int),
-)
+    )
+    return {r["client_id"]: r["n"] for r in rows}
 
 
 def cosign_queue(*, actor: User) -> list[SessionNote]:

@@ -20,7 +20,6 @@ from iptcare.accounts.models import User
 from iptcare.clients.choices import EpisodeStatus
 from iptcare.clients.models import Episode
 from iptcare.clients.selectors import episode_get
-from iptcare.core.db.prepared import ListOf, prepared
 from iptcare.core.errors import NotFound
 from iptcare.ipt.circle import RingGroup, circle_svg, circle_text
 from iptcare.ipt.diff import InventoryDiff, inventory_diff
@@ -195,28 +194,21 @@ def _attended_counts(starts: dict[int, date]) -> dict[int, int]:
     # One indexed range read of (client, start) pairs, counted here against each client's own
     # contract start: a per-client OR of conditions cost more to build than the rows to count.
     since = {client_id: _start_of(day) for client_id, day in starts.items()}
-    rows = _IPT_SESSIONS.all(client_ids=list(starts), since=min(since.values()))
-    counts: dict[int, int] = {}
-    for client_id, starts_at in rows:
-        if starts_at >= since[client_id]:
-            counts[client_id] = counts.get(client_id, 0) + 1
-    return counts
-
-
-_IPT_SESSIONS = prepared(
-    lambda client_ids, since: (
+    rows = (
         Appointment.objects.filter(
-            client_id__in=client_ids,
-            starts_at__gte=since,
+            client_id__in=list(starts),
+            starts_at__gte=min(since.values()),
             modality=Modality.IPT,
             status__in=sorted(ATTENDED_STATUSES),
         )
         .exclude(kind=AppointmentKind.GROUP)
         .values_list("client_id", "starts_at")
-    ),
-    client_ids=ListOf(int),
-    since=datetime,
-)
+    )
+    counts: dict[int, int] = {}
+    for client_id, starts_at in rows:
+        if starts_at >= since[client_id]:
+            counts[client_id] = counts.get(client_id, 0) + 1
+    return counts
 
 
 def _preference(row: Mapping[str, Any]) -> tuple[int, int, int]:
@@ -227,36 +219,6 @@ def _preference(row: Mapping[str, Any]) -> tuple[int, int, int]:
         -(admitted.toordinal() if admitted else 0),
         -row["episode_id"],
     )
-
-
-# The caseload's reads, prepared once per list length (iptcare.core.db.prepared).
-_CONTRACTS_OF_CLIENTS = prepared(
-    lambda client_ids: TreatmentContract.objects.filter(
-        episode_id__in=Episode.objects.filter(client_id__in=client_ids).values("id")
-    ).values(
-        "episode_id",
-        "episode__client_id",
-        "episode__program_id",
-        "episode__status",
-        "episode__admission_date",
-        "version",
-        "sessions",
-        "start_date",
-    ),
-    client_ids=ListOf(int),
-)
-_BOUNDARIES = prepared(
-    lambda program_ids: PhaseBoundaries.objects.filter(program_id__in=program_ids).values_list(
-        "program_id", "initial_sessions", "termination_sessions"
-    ),
-    program_ids=ListOf(int),
-)
-_OVERRIDES = prepared(
-    lambda episode_ids: PhaseOverride.objects.filter(
-        episode_id__in=episode_ids, cleared_at__isnull=True
-    ).values_list("episode_id", "phase"),
-    episode_ids=ListOf(int),
-)
 
 
 def ipt_status_for_clients(*, client_ids: Iterable[int]) -> dict[int, PhaseInfo | None]:
@@ -270,7 +232,16 @@ def ipt_status_for_clients(*, client_ids: Iterable[int]) -> dict[int, PhaseInfo 
     result: dict[int, PhaseInfo | None] = dict.fromkeys(ids)
     if not ids:
         return result
-    contracts = _CONTRACTS_OF_CLIENTS.all(client_ids=ids)
+    contracts = TreatmentContract.objects.filter(episode__client_id__in=ids).values(
+        "episode_id",
+        "episode__client_id",
+        "episode__program_id",
+        "episode__status",
+        "episode__admission_date",
+        "version",
+        "sessions",
+        "start_date",
+    )
     chosen: dict[int, Mapping[str, Any]] = {}
     for row in contracts:
         client_id = row["episode__client_id"]
@@ -286,9 +257,15 @@ def ipt_status_for_clients(*, client_ids: Iterable[int]) -> dict[int, PhaseInfo 
     program_ids = {row["episode__program_id"] for row in chosen.values()}
     boundaries = {
         program_id: Boundaries(initial, termination)
-        for program_id, initial, termination in _BOUNDARIES.all(program_ids=sorted(program_ids))
+        for program_id, initial, termination in PhaseBoundaries.objects.filter(
+            program_id__in=program_ids
+        ).values_list("program_id", "initial_sessions", "termination_sessions")
     }
-    overrides = dict(_OVERRIDES.all(episode_ids=[c["episode_id"] for c in chosen.values()]))
+    overrides = dict(
+        PhaseOverride.objects.filter(
+            episode_id__in=[c["episode_id"] for c in chosen.values()], cleared_at__isnull=True
+        ).values_list("episode_id", "phase")
+    )
     attended = _attended_counts({cid: c["start_date"] for cid, c in chosen.items()})
     for client_id, best in chosen.items():
         result[client_id] = phase_for(

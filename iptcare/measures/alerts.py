@@ -21,12 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from iptcare.clients.models import Client, Episode
-from iptcare.core.db.writes import PreparedInsert
-from iptcare.measures import engine, program_settings
+from iptcare.measures import engine
 from iptcare.measures.models import Administration, Alert, AlertKind, AlertStatus
 
 NO_SHOW_RUN = 2
@@ -180,6 +178,51 @@ def _alert_row(
     )
 
 
+def raise_alerts(
+    *,
+    client: Client,
+    episode: Episode | None,
+    findings: Sequence[Finding],
+    source_type: str = "",
+    source_id: str = "",
+    fallback_clinician: Any = None,
+) -> list[Alert]:
+    """Open an alert for each finding whose cause has no unresolved alert yet (in the caller's
+    transaction); return the alert of every finding, new or already open. An alert goes to the
+    episode's primary clinician, else to ``fallback_clinician`` (who recorded the cause).
+
+    Duplicates are skipped by looking first, with the client's row locked for the rest of the
+    transaction (PostgreSQL; SQLite has one writer at a time), so that two transactions cannot
+    both find a cause without its alert. The insert itself skips nothing: a row that breaks a
+    constraint fails the whole write — an alert, a safety alert above all, never vanishes
+    silently. The partial unique index (one unresolved alert per client and cause) stays as the
+    last guard."""
+    if not findings:
+        return []
+    lock_client(client)
+    keys = [f.dedupe_key for f in findings]
+    open_alerts = {
+        a.dedupe_key: a
+        for a in Alert.objects.filter(client=client, dedupe_key__in=keys).exclude(
+            status=AlertStatus.RESOLVED
+        )
+    }
+    clinician_id = (
+        episode.primary_clinician_id
+        if episode is not None and episode.primary_clinician_id is not None
+        else getattr(fallback_clinician, "pk", None)
+    )
+    now = timezone.now()
+    new: dict[str, Alert] = {}
+    for finding in findings:
+        if finding.dedupe_key not in open_alerts and finding.dedupe_key not in new:
+            new[finding.dedupe_key] = _alert_row(
+                client, episode, finding, (source_type, source_id), clinician_id, now
+            )
+    Alert.objects.bulk_create(list(new.values()))
+    return [open_alerts.get(k) or new[k] for k in dict.fromkeys(keys)]
+
+
 def raise_alert(
     *,
     client: Client,
@@ -189,131 +232,51 @@ def raise_alert(
     source_id: str = "",
     fallback_clinician: Any = None,
 ) -> Alert:
-    """Open an alert for ``finding`` unless one for the same cause is still unresolved. It goes
-    to the episode's primary clinician, else to ``fallback_clinician`` (who recorded the cause)."""
-    existing = (
-        Alert.objects.filter(client=client, dedupe_key=finding.dedupe_key)
-        .exclude(status=AlertStatus.RESOLVED)
-        .first()
-    )
-    if existing is not None:
-        return existing
-    clinician_id = (
-        episode.primary_clinician_id
-        if episode is not None and episode.primary_clinician_id is not None
-        else getattr(fallback_clinician, "pk", None)
-    )
-    alert = _alert_row(
-        client, episode, finding, (source_type, source_id), clinician_id, timezone.now()
-    )
-    try:
-        with transaction.atomic():
-            alert.save(force_insert=True)
-            return alert
-    except IntegrityError:  # raised concurrently by another request: keep theirs
-        return (
-            Alert.objects.filter(client=client, dedupe_key=finding.dedupe_key)
-            .exclude(status=AlertStatus.RESOLVED)
-            .get()
-        )
-
-
-def _sessions_attended(episode: Episode | None) -> int:
-    if episode is None or episode.admission_date is None:
-        return 0
-    from iptcare.scheduling.models import ATTENDED_STATUSES, Appointment
-
-    return Appointment.objects.filter(
-        client_id=episode.client_id,
-        status__in=ATTENDED_STATUSES,
-        starts_at__date__gte=episode.admission_date,
-    ).count()
-
-
-def evaluate_administration(
-    *,
-    administration: Administration,
-    instrument: engine.Instrument,
-    episode: Episode | None,
-    history: tuple[float | None, int] | None = None,
-    off_track_session: int | None = None,
-) -> None:
-    """Run every administration rule for a just-stored administration (in its transaction) and
-    open the alerts they find; a cause that already has an unresolved alert gets no second one.
-
-    ``history`` is (the earliest scored total of this instrument in ``episode`` before this
-    administration, the sessions attended since admission) and ``off_track_session`` the
-    program's not-on-track session, when the caller has read them already; otherwise they are
-    read here."""
-    rows = administration_alerts(
-        administration=administration,
-        instrument=instrument,
+    """Open an alert for ``finding`` unless one for the same cause is still unresolved
+    (``raise_alerts``)."""
+    return raise_alerts(
+        client=client,
         episode=episode,
-        history=history,
-        off_track_session=off_track_session,
-    )
-    if rows:
-        insert_alerts(rows).execute()
+        findings=[finding],
+        source_type=source_type,
+        source_id=source_id,
+        fallback_clinician=fallback_clinician,
+    )[0]
 
 
-def insert_alerts(rows: list[Alert]) -> PreparedInsert:
-    """One statement for all of them. A deterioration or not-on-track alert whose cause already
-    has an unresolved alert is skipped by the partial unique index (one unresolved alert per
-    client and cause) instead of being looked up first: ON CONFLICT DO NOTHING, which skips
-    uniqueness conflicts only (on SQLite too, see iptcare.core.db.sqlite3), so any other
-    constraint error still fails the submit loudly. Compiled now, run by ``execute()`` (in the
-    administration's transaction)."""
-    return PreparedInsert(rows, ignore_conflicts=True)
+@dataclass(frozen=True)
+class History:
+    """What the administration rules need besides the administration: the earliest scored total
+    of the instrument in the episode before it (None: this is the first), the sessions attended
+    since admission, and the program's not-on-track session."""
+
+    prior_total: float | None
+    sessions_attended: int
+    off_track_session: int
 
 
-def administration_alerts(
-    *,
-    administration: Administration,
-    instrument: engine.Instrument,
-    episode: Episode | None,
-    history: tuple[float | None, int] | None = None,
-    off_track_session: int | None = None,
-) -> list[Alert]:
-    """The alerts (unsaved) every administration rule finds for ``administration``: see
-    ``evaluate_administration``. With ``history`` and ``off_track_session`` given it reads
-    nothing, so ``link_submit`` runs it before its transaction."""
-    client = administration.client
-    source = ("administration", str(administration.public_id))
-    # A safety finding's key names this very administration, so no alert can exist for it yet.
+def administration_findings(
+    *, administration: Administration, instrument: engine.Instrument, history: History
+) -> list[Finding]:
+    """Every administration rule's findings for ``administration`` (pure)."""
+    source_id = str(administration.public_id)
     findings: list[Finding] = list(
-        safety_findings(instrument.code, administration.flags, source[1])
+        safety_findings(instrument.code, administration.flags, source_id)
     )
-    if administration.total is not None and instrument.reliable_change is not None:
-        attended: int | None = None
-        if history is not None:
-            prior, attended = history
-            baseline: float | None = prior if prior is not None else administration.total
-        else:
-            series = Administration.objects.filter(
-                client=client, instrument=instrument.code, total__isnull=False
-            )
-            if episode is not None:
-                series = series.filter(episode=episode)
-            baseline = series.order_by("completed_at").values_list("total", flat=True).first()
-        if baseline is not None:
-            deterioration = deterioration_finding(instrument, baseline, administration.total)
-            if deterioration is not None:
-                findings.append(deterioration)
-            else:
-                off_track = not_on_track_finding(
-                    instrument,
-                    baseline,
-                    administration.total,
-                    attended if attended is not None else _sessions_attended(episode),
-                    off_track_session
-                    if off_track_session is not None
-                    else program_settings.not_on_track_session(client.program_id),
-                )
-                if off_track is not None:
-                    findings.append(off_track)
-    now = timezone.now()
-    clinician_id = episode.primary_clinician_id if episode is not None else None
-    return [_alert_row(client, episode, f, source, clinician_id, now) for f in findings]
+    latest = administration.total
+    if latest is None or instrument.reliable_change is None:
+        return findings
+    baseline = history.prior_total if history.prior_total is not None else latest
+    deterioration = deterioration_finding(instrument, baseline, latest)
+    if deterioration is not None:
+        findings.append(deterioration)
+        return findings
+    off_track = not_on_track_finding(
+        instrument, baseline, latest, history.sessions_attended, history.off_track_session
+    )
+    if off_track is not None:
+        findings.append(off_track)
+    return findings
 
 
 # No-show alerts carry this source type (and no source id): they are about the run, not one
@@ -338,16 +301,17 @@ def attendance_outcomes(
     return list(rows if limit is None else rows[:limit])
 
 
-def lock_attendance(client: Client) -> None:
-    """Serialise the no-show rule per client (in the caller's transaction): a correction that
-    may resolve the alert and a new no-show that may need it must not decide on each other's
-    uncommitted state. A row lock on PostgreSQL; SQLite has one writer anyway."""
+def lock_client(client: Client) -> None:
+    """Serialise the alert rules per client (in the caller's transaction): two writes that may
+    raise or resolve the same client's alerts must not decide on each other's uncommitted
+    state. A row lock on PostgreSQL; SQLite has one writer at a time anyway."""
     list(Client.objects.select_for_update().filter(pk=client.pk).values_list("pk", flat=True))
+
 
 
 def evaluate_attendance(*, client: Client) -> Alert | None:
     """After attendance is recorded: two or more consecutive no-shows raise an alert."""
-    lock_attendance(client)
+    lock_client(client)
     finding = no_show_finding(attendance_outcomes(client))
     if finding is None:
         return None

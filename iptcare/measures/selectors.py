@@ -13,10 +13,8 @@ from django.utils import timezone
 from iptcare.access.policy import authorize, decide, program_reach
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
-from iptcare.audit.services import batched
 from iptcare.clients.models import Client, Episode
 from iptcare.clients.selectors import episode_get
-from iptcare.core.db.prepared import ListOf, prepared
 from iptcare.core.errors import NotFound
 from iptcare.measures import engine, schedules
 from iptcare.measures.models import Administration, Alert, AlertStatus, MeasureSchedule
@@ -121,31 +119,30 @@ def alert_inbox(*, actor: User) -> Inbox:
     policy still decides every row. One audit event per program whose alerts are shown."""
     if actor.organisation_id is None:
         return Inbox([], [])
-    with batched():
-        own = list(_unresolved(actor).filter(clinician_id=actor.pk)[: INBOX_LIMIT + 1])
-        reach = program_reach(actor, Action.SIGN, CATEGORY, Purpose.OPERATIONS)
-        others: list[Alert] = []
-        if reach is None or reach:
-            query = _unresolved(actor).exclude(clinician_id=actor.pk)
-            if reach is not None:
-                query = query.filter(program_id__in=sorted(reach))
-            others = list(query[: INBOX_LIMIT + 1])
-        mine = [a for a in own if decide(actor, Action.VIEW, a, CATEGORY, Purpose.TREATMENT)]
-        supervision = [
-            a for a in others if decide(actor, Action.SIGN, a, CATEGORY, Purpose.OPERATIONS)
-        ]
-        shown_mine, shown_supervision = mine[:INBOX_LIMIT], supervision[:INBOX_LIMIT]
-        for program in {a.program for a in shown_mine + shown_supervision}:
-            authorize(
-                actor,
-                Action.LIST,
-                program,
-                CATEGORY,
-                Purpose.TREATMENT
-                if any(a.program_id == program.pk for a in shown_mine)
-                else Purpose.OPERATIONS,
-                detail={"view": "alert inbox"},
-            )
+    own = list(_unresolved(actor).filter(clinician_id=actor.pk)[: INBOX_LIMIT + 1])
+    reach = program_reach(actor, Action.SIGN, CATEGORY, Purpose.OPERATIONS)
+    others: list[Alert] = []
+    if reach is None or reach:
+        query = _unresolved(actor).exclude(clinician_id=actor.pk)
+        if reach is not None:
+            query = query.filter(program_id__in=sorted(reach))
+        others = list(query[: INBOX_LIMIT + 1])
+    mine = [a for a in own if decide(actor, Action.VIEW, a, CATEGORY, Purpose.TREATMENT)]
+    supervision = [
+        a for a in others if decide(actor, Action.SIGN, a, CATEGORY, Purpose.OPERATIONS)
+    ]
+    shown_mine, shown_supervision = mine[:INBOX_LIMIT], supervision[:INBOX_LIMIT]
+    for program in {a.program for a in shown_mine + shown_supervision}:
+        authorize(
+            actor,
+            Action.LIST,
+            program,
+            CATEGORY,
+            Purpose.TREATMENT
+            if any(a.program_id == program.pk for a in shown_mine)
+            else Purpose.OPERATIONS,
+            detail={"view": "alert inbox"},
+        )
     return Inbox(
         shown_mine,
         shown_supervision,
@@ -214,54 +211,6 @@ def _trend(code: str, baseline: float, latest: float) -> str:
     return engine.reliable_change(instrument, baseline, latest).outcome.replace("_", " ")
 
 
-# The caseload's reads, prepared once per list length (iptcare.core.db.prepared).
-_SCHEDULES = prepared(
-    lambda episode_ids: MeasureSchedule.objects.filter(
-        episode_id__in=episode_ids, active=True
-    ).order_by("episode_id", "instrument"),
-    episode_ids=ListOf(int),
-)
-_GIVEN = prepared(
-    lambda episode_ids: (
-        Administration.objects.filter(episode_id__in=episode_ids)
-        .order_by("completed_at")
-        .values_list("episode_id", "instrument", "completed_at", "total", "band_label")
-    ),
-    episode_ids=ListOf(int),
-)
-_SESSIONS = prepared(
-    lambda client_ids, since: (
-        Appointment.objects.filter(
-            client_id__in=client_ids, status__in=sorted(ATTENDED_STATUSES), starts_at__gte=since
-        )
-        .order_by()
-        .values_list("client_id", "starts_at")
-    ),
-    client_ids=ListOf(int),
-    since=datetime,
-)
-_OPEN_EPISODES = prepared(
-    lambda client_ids: (
-        Episode.objects.filter(client_id__in=client_ids, status__in=OPEN_EPISODE)
-        .order_by()
-        .values_list(
-            "id", "client_id", "status", "referral_date", "admission_date", "discharge_date"
-        )
-    ),
-    client_ids=ListOf(int),
-)
-_ALERT_COUNTS = prepared(
-    lambda client_ids: (
-        Alert.objects.filter(client_id__in=client_ids)
-        .exclude(status=AlertStatus.RESOLVED)
-        .values("client_id")
-        .annotate(n=Count("id"), safety=Count("id", filter=Q(immediate=True)))
-        .order_by()
-    ),
-    client_ids=ListOf(int),
-)
-
-
 def measures_for_episodes(
     episodes: Sequence[EpisodeDates], *, today: date | None = None
 ) -> dict[int, EpisodeMeasures]:
@@ -278,10 +227,16 @@ def measures_for_episodes(
     # which dominated the caseload for clients with a long history.
     tz = timezone.get_current_timezone()
     stored: dict[int, list[schedules.ScheduleRule]] = {}
-    for row in _SCHEDULES.all(episode_ids=ids):
+    for row in MeasureSchedule.objects.filter(episode_id__in=ids, active=True).order_by(
+        "episode_id", "instrument"
+    ):
         stored.setdefault(row.episode_id, []).append(row.rule())
     given: dict[int, dict[str, list[tuple[date, float | None, str]]]] = {}
-    for episode_id, code, at, total, band_label in _GIVEN.all(episode_ids=ids):
+    for episode_id, code, at, total, band_label in (
+        Administration.objects.filter(episode_id__in=ids)
+        .order_by("completed_at")
+        .values_list("episode_id", "instrument", "completed_at", "total", "band_label")
+    ):
         given.setdefault(episode_id, {}).setdefault(code, []).append(
             (at.astimezone(tz).date(), total, band_label)
         )
@@ -290,7 +245,15 @@ def measures_for_episodes(
     if admissions:
         since = datetime.combine(min(admissions), time.min, tzinfo=tz)
         client_ids = list(dict.fromkeys(e.client_id for e in episodes))
-        for client_id, at in _SESSIONS.all(client_ids=client_ids, since=since):
+        for client_id, at in (
+            Appointment.objects.filter(
+                client_id__in=client_ids,
+                status__in=sorted(ATTENDED_STATUSES),
+                starts_at__gte=since,
+            )
+            .order_by()
+            .values_list("client_id", "starts_at")
+        ):
             sessions.setdefault(client_id, []).append(at.astimezone(tz).date())
     result: dict[int, EpisodeMeasures] = {}
     for e in episodes:
@@ -354,13 +317,24 @@ def measures_status_for_clients(
     if not ids:
         return result
     current: dict[int, tuple[tuple[bool, date, int], EpisodeDates]] = {}
-    for pk, client_id, status, referral, admission, discharge in _OPEN_EPISODES.all(client_ids=ids):
+    for pk, client_id, status, referral, admission, discharge in (
+        Episode.objects.filter(client_id__in=ids, status__in=OPEN_EPISODE)
+        .order_by()
+        .values_list(
+            "id", "client_id", "status", "referral_date", "admission_date", "discharge_date"
+        )
+    ):
         rank = (status == "admitted", referral, pk)
         if client_id not in current or rank > current[client_id][0]:
             current[client_id] = (rank, EpisodeDates(pk, client_id, admission, discharge))
     measures = measures_for_episodes([e for _, e in current.values()], today=today)
     counts = {
-        row["client_id"]: (row["n"], row["safety"]) for row in _ALERT_COUNTS.all(client_ids=ids)
+        row["client_id"]: (row["n"], row["safety"])
+        for row in Alert.objects.filter(client_id__in=ids)
+        .exclude(status=AlertStatus.RESOLVED)
+        .values("client_id")
+        .annotate(n=Count("id"), safety=Count("id", filter=Q(immediate=True)))
+        .order_by()
     }
     for cid in ids:
         episode = current.get(cid)

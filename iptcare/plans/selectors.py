@@ -15,7 +15,6 @@ from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.clients.choices import DiagnosisStatus
 from iptcare.clients.models import Diagnosis, Episode
-from iptcare.core.db.prepared import ListOf, prepared
 from iptcare.core.errors import NotFound
 from iptcare.plans import content, rules
 from iptcare.plans.measure_targets import Point
@@ -133,7 +132,9 @@ def plan_review_status_for_clients(
     rows = sorted(
         (
             (client_id, number, due)
-            for client_id, number, due, status in _PLANS_OF_CLIENTS.all(client_ids=list(result))
+            for client_id, number, due, status in TreatmentPlan.objects.filter(
+                episode_id__in=Episode.objects.filter(client_id__in=list(result)).values("id")
+            ).values_list("episode__client_id", "number", "review_due", "status")
             if status == PlanStatus.ACTIVE
         ),
         key=lambda row: (row[2] is None, row[2]),
@@ -142,14 +143,6 @@ def plan_review_status_for_clients(
         if result[client_id].active_plan_version is None:
             result[client_id] = PlanReviewStatus(number, due, due is not None and due < today)
     return result
-
-
-_PLANS_OF_CLIENTS = prepared(
-    lambda client_ids: TreatmentPlan.objects.filter(
-        episode_id__in=Episode.objects.filter(client_id__in=client_ids).values("id")
-    ).values_list("episode__client_id", "number", "review_due", "status"),
-    client_ids=ListOf(int),
-)
 
 
 def plan_facts(

@@ -10,7 +10,6 @@ from django.utils import timezone
 from iptcare.access.policy import authorize
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
-from iptcare.audit.services import batched
 from iptcare.clients.models import Client
 from iptcare.measures import engine
 from iptcare.measures.models import Administration, MeasureLink
@@ -76,39 +75,38 @@ def portal_home(*, actor: User) -> PortalHome:
     account = account_of(actor)
     client = account.client
     now = timezone.now()
-    with batched():
-        authorize(
-            actor, Action.VIEW, client, DataCategory.CLINICAL_RECORD, Purpose.SELF,
-            detail={"view": "portal"},
-        )  # fmt: skip
-        links = list(
-            MeasureLink.objects.filter(
-                client=client, used_at__isnull=True, expires_at__gt=now
-            ).order_by("expires_at")
+    authorize(
+        actor, Action.VIEW, client, DataCategory.CLINICAL_RECORD, Purpose.SELF,
+        detail={"view": "portal"},
+    )  # fmt: skip
+    links = list(
+        MeasureLink.objects.filter(
+            client=client, used_at__isnull=True, expires_at__gt=now
+        ).order_by("expires_at")
+    )
+    known = engine.load_all()
+    appointments = list(
+        Appointment.objects.filter(
+            client=client, status=AppointmentStatus.SCHEDULED, starts_at__gte=now
         )
-        known = engine.load_all()
-        appointments = list(
-            Appointment.objects.filter(
-                client=client, status=AppointmentStatus.SCHEDULED, starts_at__gte=now
-            )
-            .select_related("clinician")
-            .only("public_id", "starts_at", "kind", "duration_minutes", "clinician__full_name")
-            .order_by("starts_at")[:10]
-        )
-        plan = (
-            TreatmentPlan.objects.filter(episode__client=client, status=PlanStatus.ACTIVE)
-            .order_by("-activated_at", "-id")
-            .first()
-        )
-        goals = (
-            list(PlanGoal.objects.filter(plan=plan).values_list("text", flat=True)) if plan else []
-        )
-        administrations = list(
-            Administration.objects.filter(client=client)
-            .only("instrument", "total", "band", "completed_at", "client_id")
-            .order_by("completed_at")
-        )
-        due_codes = due_instruments(client)
+        .select_related("clinician")
+        .only("public_id", "starts_at", "kind", "duration_minutes", "clinician__full_name")
+        .order_by("starts_at")[:10]
+    )
+    plan = (
+        TreatmentPlan.objects.filter(episode__client=client, status=PlanStatus.ACTIVE)
+        .order_by("-activated_at", "-id")
+        .first()
+    )
+    goals = (
+        list(PlanGoal.objects.filter(plan=plan).values_list("text", flat=True)) if plan else []
+    )
+    administrations = list(
+        Administration.objects.filter(client=client)
+        .only("instrument", "total", "band", "completed_at", "client_id")
+        .order_by("completed_at")
+    )
+    due_codes = due_instruments(client)
     progress = [p for s in series_by_instrument(administrations) if (p := _progress(s))]
     asked = {link.instrument for link in links}
     return PortalHome(

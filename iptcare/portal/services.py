@@ -24,16 +24,13 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from iptcare.access.policy import authorize
+from iptcare.access.policy import writing
 from iptcare.access.vocabulary import Action, DataCategory, Purpose, Role
 from iptcare.accounts.models import RoleGrant, User
-from iptcare.audit.models import Outcome
-from iptcare.audit.services import record
 from iptcare.clients.models import Client
 from iptcare.core.errors import InvalidInput, NotFound
-from iptcare.measures import engine
 from iptcare.measures.models import Administration, MeasureLink, Mode
-from iptcare.measures.services import scoring_context
+from iptcare.measures.services import administration_submit
 from iptcare.portal.models import PortalAccount
 from iptcare.portal.tokens import invitation_tokens
 
@@ -51,19 +48,18 @@ def _email_problem(email: str) -> str | None:
 def portal_invite(*, actor: User, client: Client, email: str, request: HttpRequest) -> User:
     """Create the client's portal account and email a link to choose a password."""
     email = email.strip().lower()
-    authorize(
+    with writing(
         actor, Action.UPDATE, client, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT,
         detail={"portal": "invite"},
-    )  # fmt: skip
-    errors: dict[str, list[str]] = {}
-    if PortalAccount.objects.filter(client=client).exists():
-        errors["email"] = ["This client already has a portal account."]
-    elif problem := _email_problem(email):
-        errors["email"] = [problem]
-    if errors:
-        raise InvalidInput("The invitation was not sent.", field_errors=errors)
-    try:
-        with transaction.atomic():
+    ) as grant:  # fmt: skip
+        errors: dict[str, list[str]] = {}
+        if PortalAccount.objects.filter(client=client).exists():
+            errors["email"] = ["This client already has a portal account."]
+        elif problem := _email_problem(email):
+            errors["email"] = [problem]
+        if errors:
+            raise InvalidInput("The invitation was not sent.", field_errors=errors)
+        try:
             user = User.objects.create_user(
                 email, None, full_name=client.display_name, organisation=client.organisation
             )
@@ -71,25 +67,21 @@ def portal_invite(*, actor: User, client: Client, email: str, request: HttpReque
             PortalAccount.objects.create(
                 user=user, client=client, invited_by=actor, invited_at=timezone.now()
             )
-            record(
-                actor=actor,
-                action=Action.PRIVILEGE_CHANGE,
-                data_category=DataCategory.DEMOGRAPHICS,
-                outcome=Outcome.SUCCESS,
-                organisation_id=client.organisation.public_id,
-                client_id=client.public_id,
-                resource_type="user",
-                resource_id=str(user.public_id),
-                purpose=Purpose.TREATMENT,
-                reason="client invited to the portal",
-                detail={"subject": email, "before": None, "after": {"roles": [str(Role.CLIENT)]}},
-            )
-    except IntegrityError as exc:  # a concurrent invitation with the same email or client
-        raise InvalidInput(
-            "The invitation was not sent.",
-            field_errors={"email": ["This email or client already has an account."]},
-        ) from exc
-    transaction.on_commit(lambda: _send_invitation(user=user, request=request))
+        except IntegrityError as exc:  # a concurrent invitation with the same email or client
+            raise InvalidInput(
+                "The invitation was not sent.",
+                field_errors={"email": ["This email or client already has an account."]},
+            ) from exc
+        grant.record_as(action=Action.PRIVILEGE_CHANGE)
+        grant.detail.update(
+            {
+                "user": str(user.public_id),
+                "subject": email,
+                "before": None,
+                "after": {"roles": [str(Role.CLIENT)]},
+            }
+        )
+        transaction.on_commit(lambda: _send_invitation(user=user, request=request))
     return user
 
 
@@ -136,32 +128,16 @@ def requested_link(*, actor: User, link_id: UUID) -> MeasureLink:
 
 def portal_submit(*, actor: User, link_id: UUID, answers: Mapping[str, Any]) -> Administration:
     """The client completes a requested questionnaire in the portal (one transaction)."""
-    from iptcare.measures.services import store_administration
-
     link = requested_link(actor=actor, link_id=link_id)
-    client = link.client
-    authorize(
-        actor, Action.CREATE, client, DataCategory.CLINICAL_RECORD, Purpose.SELF,
-        detail={"measure": link.instrument, "via": "portal"},
-    )  # fmt: skip
-    instrument = engine.get(link.instrument)
-    result = engine.score(instrument, answers, context=scoring_context(client))
-    with transaction.atomic():
-        spent = MeasureLink.objects.filter(
-            pk=link.pk, used_at__isnull=True, expires_at__gt=timezone.now()
-        ).update(used_at=timezone.now())
-        if spent != 1:
-            raise NotFound("This questionnaire is no longer open.")
-        administration = store_administration(
-            client=client,
-            instrument=instrument,
-            answers=dict(answers),
-            result=result,
-            mode=Mode.PORTAL,
-            administered_by=None,
-        )
-        MeasureLink.objects.filter(pk=link.pk).update(administration=administration)
-    return administration
+    return administration_submit(
+        actor=actor,
+        client=link.client,
+        instrument_code=link.instrument,
+        answers=answers,
+        mode=Mode.PORTAL,
+        purpose=Purpose.SELF,
+        link=link,
+    )
 
 
 def due_instruments(client: Client) -> list[str]:
@@ -177,23 +153,14 @@ def portal_submit_due(
     *, actor: User, instrument_code: str, answers: Mapping[str, Any]
 ) -> Administration:
     """The client completes a questionnaire their schedule says is due (one transaction)."""
-    from iptcare.measures.services import store_administration
-
     client = account_of(actor).client
     if instrument_code not in due_instruments(client):
         raise NotFound("This questionnaire is not due.")
-    authorize(
-        actor, Action.CREATE, client, DataCategory.CLINICAL_RECORD, Purpose.SELF,
-        detail={"measure": instrument_code, "via": "portal", "scheduled": True},
-    )  # fmt: skip
-    instrument = engine.get(instrument_code)
-    result = engine.score(instrument, answers, context=scoring_context(client))
-    with transaction.atomic():
-        return store_administration(
-            client=client,
-            instrument=instrument,
-            answers=dict(answers),
-            result=result,
-            mode=Mode.PORTAL,
-            administered_by=None,
-        )
+    return administration_submit(
+        actor=actor,
+        client=client,
+        instrument_code=instrument_code,
+        answers=answers,
+        mode=Mode.PORTAL,
+        purpose=Purpose.SELF,
+    )

@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from iptcare.accounts.models import User
-from iptcare.audit.services import batched
 from iptcare.clients.models import Client
 from iptcare.clients.selectors import client_get
 from iptcare.core.errors import Conflict, DomainError
@@ -115,15 +114,13 @@ def _page(
 
 @login_required
 def client_recovery(request: HttpRequest, client_id: UUID) -> HttpResponse:
-    # A read-only composition: its audit events are appended together (audit.services.batched).
-    with batched():
-        client = client_get(actor=_actor(request), public_id=client_id)
-        return _page(
-            request,
-            client,
-            month_text=request.GET.get("month", ""),
-            substance_text=request.GET.get("substance", ""),
-        )
+    client = client_get(actor=_actor(request), public_id=client_id)
+    return _page(
+        request,
+        client,
+        month_text=request.GET.get("month", ""),
+        substance_text=request.GET.get("substance", ""),
+    )
 
 
 def _back(client: Client, **query: str) -> str:

@@ -8,7 +8,6 @@ number of queries whatever the number of clients or appointments.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -21,7 +20,6 @@ from iptcare.access.policy import authorize, decide
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.clients.models import Client
-from iptcare.core.db.prepared import ListOf, PreparedQuery, prepared
 from iptcare.core.errors import NotFound
 from iptcare.core.models import Organisation, Program
 from iptcare.scheduling.models import (
@@ -153,21 +151,11 @@ def client_chart_appointments(*, actor: User, client: Client, limit: int) -> lis
     """The latest appointments for the chart's timeline: only what it shows (same access and
     audit as ``client_timeline_appointments``; one query)."""
     authorize(actor, Action.LIST, client, CATEGORY, PURPOSE, detail={"of": "appointments"})
-    appointments: list[Appointment] = _chart_appointments(limit).all(client_id=client.pk)
-    return appointments
-
-
-@functools.cache
-def _chart_appointments(limit: int) -> PreparedQuery[Appointment]:
-    """The chart's query, prepared once per limit (iptcare.core.db.prepared)."""
-    return prepared(
-        lambda client_id: (
-            Appointment.objects.filter(client_id=client_id)
-            .select_related("clinician")
-            .only("public_id", "starts_at", "kind", "status", "modality", "clinician__full_name")
-            .order_by("-starts_at", "-id")[:limit]
-        ),
-        client_id=int,
+    return list(
+        Appointment.objects.filter(client=client)
+        .select_related("clinician")
+        .only("public_id", "starts_at", "kind", "status", "modality", "clinician__full_name")
+        .order_by("-starts_at", "-id")[:limit]
     )
 
 
@@ -225,14 +213,8 @@ def next_appointment_and_last_seen(
     ids = list(client_ids)
     now = now or timezone.now()
     result: dict[int, tuple[datetime | None, datetime | None]] = dict.fromkeys(ids, (None, None))
-    for row in _VISITS.all(client_ids=ids, now=now):
-        result[row["client_id"]] = (row["next_at"], row["last_seen"])
-    return result
-
-
-_VISITS = prepared(
-    lambda client_ids, now: (
-        Appointment.objects.filter(client_id__in=client_ids)
+    rows = (
+        Appointment.objects.filter(client_id__in=ids)
         .values("client_id")
         .annotate(
             next_at=Min(
@@ -243,10 +225,10 @@ _VISITS = prepared(
             ),
         )
         .order_by()
-    ),
-    client_ids=ListOf(int),
-    now=datetime,
-)
+    )
+    for row in rows:
+        result[row["client_id"]] = (row["next_at"], row["last_seen"])
+    return result
 
 
 def no_show_runs(*, client_ids: Iterable[int]) -> dict[int, int]:

@@ -1,5 +1,5 @@
 """PostgreSQL: ``iptcare_require(ok, message)``, for a write of several parts sent as one
-statement (``iptcare.core.db.statement``, ADR 0013).
+statement (ADR 0013; dropped by 0003 with that statement, ADR 0015).
 
 It returns true when ``ok`` is true and otherwise raises ``message`` with SQLSTATE ``IPT01``
 (``statement.REQUIREMENT_FAILED``), which aborts the whole statement: every row its
