@@ -166,7 +166,7 @@ def submit_ratio_over_rounds(
     rounds: list[dict[str, dict[str, LoadResult]]],
 ) -> dict[str, dict[str, Any]]:
     """The submit's throughput ratio to F0 in every round, per audit setting, with its median
-    and the >= 0.3 x F0 goal judged on the median: one round's F0 drifts by several per cent
+    and the throughput floor judged on the median: one round's F0 drifts by several per cent
     on a shared machine, which is as much as the margin the goal is judged on (bench/README.md)."""
     verdicts: dict[str, dict[str, Any]] = {}
     for audit in ("on", "off"):
@@ -204,8 +204,8 @@ def _submit_lines(
     checks: dict[str, dict[str, Any]],
     queries: dict[str, Any] | None,
 ) -> list[str]:
-    """Issue 5's goals for the questionnaire submit: >= 0.3 x F0 throughput, p95 <= 50 ms at
-    half the maximum load, <= 8 SQL statements per submit."""
+    """The questionnaire submit's floors: throughput (``GOAL_RATIO_TO_F0`` x F0), p95 at half
+    the maximum load, SQL statements per submit (bench/submit.py)."""
     out: list[str] = []
     for audit, results in runs.items():
         full, half = results.get(SCENARIO), results.get(HALF)

@@ -184,7 +184,7 @@ def test_anonymous_is_refused(client_record: Client) -> None:
 def test_authorize_audits_allowed_access(theo: User, client_record: Client) -> None:
     authorize(theo, Action.VIEW, client_record, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT)
     event = AuditEvent.objects.get()
-    assert event.outcome == "allowed"
+    assert event.outcome == "success" and event.reason == "Therapist may view demographics"
     assert event.actor_id == theo.public_id
     assert event.actor_role == "therapist"
     assert event.client_id == client_record.public_id

@@ -59,7 +59,7 @@ def test_token_created_by_cli_authenticates_and_is_stored_hashed(
     assert response.status_code == 200
     assert response.json()["record_number"] == "T-0001"
     event = AuditEvent.objects.filter(client_id=client_record.public_id).get()
-    assert event.actor_id == theo.public_id and event.outcome == "allowed"
+    assert event.actor_id == theo.public_id and event.outcome == "success"
 
 
 def test_token_cli_refuses_bad_input(theo: User) -> None:

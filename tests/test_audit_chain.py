@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from io import StringIO
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,10 +22,7 @@ from hypothesis import strategies as st
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.audit import chain, triggers
 from iptcare.audit.models import GENESIS_HASH, AuditEvent, Outcome
-from iptcare.audit.services import prepare, record, record_prepared
-
-# Tests of one chain's links, tampering and lock, by seq (multi-chain: test_audit_chains.py).
-pytestmark = pytest.mark.usefixtures("one_chain")
+from iptcare.audit.services import record
 
 
 def _write(n: int, reason: str = "test") -> list[AuditEvent]:
@@ -36,7 +33,7 @@ def _write(n: int, reason: str = "test") -> list[AuditEvent]:
             actor_email=f"user{i}@example.org",
             action=Action.VIEW,
             data_category=DataCategory.DEMOGRAPHICS,
-            outcome=Outcome.ALLOWED,
+            outcome=Outcome.SUCCESS,
             reason=f"{reason} {i}",
             detail={"i": i, "nested": {"b": 2, "a": [1, "x"]}},
         )
@@ -240,7 +237,7 @@ def _advisory_waiters() -> int:
 @pytest.mark.django_db(transaction=True)
 def test_a_writer_that_waited_for_the_lock_chains_onto_what_the_holder_committed() -> None:
     """The head is read after the lock is granted, never from a snapshot taken while waiting
-    (PostgreSQL: ``iptcare_audit_next`` reads it inside the INSERT, ADR 0012)."""
+    (PostgreSQL: the lock is its own statement, the head read a later one, ADR 0015)."""
     (first,) = _write(1, "before")
     waiter_done = threading.Event()
     results: dict[str, Any] = {}
@@ -291,7 +288,7 @@ def test_a_rolled_back_transaction_leaves_no_gap() -> None:
     assert list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True)) == [1, 2, 3]
 
 
-# --- events prepared before the lock ------------------------------------------------------------
+# --- what the chain hashes -----------------------------------------------------------------------
 
 _TEXT = st.text(max_size=40)
 _JSON = st.recursive(
@@ -301,138 +298,99 @@ _JSON = st.recursive(
 )
 
 
+@pytest.mark.django_db
 @given(
-    actor_email=_TEXT,
-    reason=_TEXT,
-    user_agent=_TEXT,
-    ip=st.none() | st.ip_addresses(v=4).map(str) | st.ip_addresses(v=6).map(str),
-    ids=st.lists(st.none() | st.uuids(), min_size=3, max_size=3),
-    detail=st.dictionaries(_TEXT, _JSON, max_size=4),
-    seq=st.integers(min_value=1, max_value=2**62),
-    prev_hash=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+    actor_email=_TEXT.map(lambda t: t.replace("\x00", "")),
+    reason=_TEXT.map(lambda t: t.replace("\x00", "")),
+    detail=st.dictionaries(
+        _TEXT.map(lambda t: t.replace("\x00", "")),
+        st.recursive(
+            st.none()
+            | st.booleans()
+            | st.integers(-(2**53), 2**53)
+            | _TEXT.map(lambda t: t.replace("\x00", "")),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(_TEXT.map(lambda t: t.replace("\x00", "")), inner, max_size=3)
+            ),
+            max_leaves=8,
+        ),
+        max_size=4,
+    ),
     microsecond=st.integers(min_value=0, max_value=999_999),
-    action=st.sampled_from(list(Action)),
-    purpose=st.sampled_from(list(Purpose)) | _TEXT,
 )
-def test_a_prepared_event_hashes_as_the_finished_fields_do(
-    actor_email: str,
-    reason: str,
-    user_agent: str,
-    ip: str | None,
-    ids: list[uuid.UUID | None],
-    detail: dict[str, Any],
-    seq: int,
-    prev_hash: str,
-    microsecond: int,
-    action: Action,
-    purpose: Purpose | str,
+def test_an_event_as_stored_hashes_as_it_did_when_appended(
+    actor_email: str, reason: str, detail: dict[str, Any], microsecond: int
 ) -> None:
-    """``PreparedEvent`` writes the canonical JSON member by member before the lock; the hash
-    must be exactly ``compute_hash`` of the finished event (or every new event breaks the
-    chain), also for non-ASCII text, nested detail and a time in another zone."""
+    """``verify`` recomputes every hash from the row as the database gives it back: text that
+    JSON escapes or that is more than one byte in UTF-8, nested detail (PostgreSQL's jsonb
+    reorders keys) and a time in another zone must hash as they did when appended."""
     occurred = datetime(2026, 3, 4, 5, 6, 7, microsecond, tzinfo=ZoneInfo("America/Chicago"))
-    fields = {
-        "occurred_at": occurred,
-        "actor_id": ids[0],
-        "actor_email": actor_email,
-        "actor_role": "therapist",
-        "organisation_id": ids[1],
-        "client_id": ids[2],
-        "data_category": "clinical_record",
-        "action": action,
-        "resource_type": "client",
-        "resource_id": "x",
-        "purpose": purpose,
-        "outcome": "allowed",
-        "reason": reason,
-        "request_id": "r",
-        "ip": ip,
-        "user_agent": user_agent,
-        "detail": detail,
-    }
-    finished, values = chain.prepare(fields).at(0, seq, prev_hash)
-    assert finished["hash"] == chain.compute_hash({**fields, "seq": seq, "prev_hash": prev_hash})
-    assert finished["occurred_at"] == occurred and finished["occurred_at"].tzinfo == UTC
-    assert len(values) == len(AuditEvent._meta.concrete_fields) - 1  # every column but the id
-
-
-@pytest.mark.django_db
-def test_prepared_events_append_and_verify_as_recorded_ones() -> None:
-    _write(2)
-    event = prepare(
-        actor=None,
-        actor_email="prepared@example.org",
-        action=Action.VIEW,
-        data_category=DataCategory.DEMOGRAPHICS,
-        outcome=Outcome.ALLOWED,
-        detail={"ü": ["ß", 1]},
-    )
-    _write(1)  # the chain moves on between preparing and appending
     with transaction.atomic():
-        appended = record_prepared(event)
-    assert appended is not None and appended.seq == 4
-    stored = AuditEvent.objects.get(seq=4)
-    assert stored.hash == appended.hash and stored.prev_hash == AuditEvent.objects.get(seq=3).hash
-    assert stored.actor_email == "prepared@example.org" and stored.detail == {"ü": ["ß", 1]}
-    assert chain.verify().ok
+        (appended,) = chain.append(
+            [
+                {
+                    "occurred_at": occurred,
+                    "actor_id": uuid.uuid4(),
+                    "actor_email": actor_email[:254],
+                    "actor_role": "therapist",
+                    "organisation_id": uuid.uuid4(),
+                    "client_id": None,
+                    "data_category": "clinical_record",
+                    "action": Action.VIEW,
+                    "resource_type": "client",
+                    "resource_id": "x",
+                    "purpose": Purpose.TREATMENT,
+                    "outcome": Outcome.SUCCESS,
+                    "reason": reason[:500],
+                    "request_id": "r",
+                    "ip": None,
+                    "user_agent": "",
+                    "detail": detail,
+                }
+            ]
+        )
+        stored = AuditEvent.objects.get(pk=appended.pk)
+        assert stored.hash == appended.hash
+        assert chain.compute_hash({n: getattr(stored, n) for n in chain.HASHED_FIELDS}) == (
+            stored.hash
+        )
+        transaction.set_rollback(True)
 
 
 @pytest.mark.django_db
-def test_the_database_hashes_any_text_exactly_as_python_does() -> None:
-    """On PostgreSQL the hash is computed by the database (``iptcare_audit_next``, ADR 0012)
-    from the canonical JSON Python wrote around the chain's values; ``verify`` recomputes every
-    hash in Python. Text that JSON escapes or that is more than one byte in UTF-8 must give
-    the same bytes on both sides."""
+def test_awkward_text_appends_and_verifies() -> None:
     awkward = [
         'quote " backslash \\ slash / tab \t newline \n',
         "accents àéîõü, ß, Ł; CJK 漢字; emoji 🦉🏳️‍🌈; RTL עברית",
         "controls \x01\x1f\x7f and separators \u2028\u2029",
     ]
-    prepared = [
-        prepare(
+    for n, text in enumerate(awkward):
+        record(
             actor=None,
             actor_email=f"odd{n}@example.org",
             action=Action.VIEW,
             data_category=DataCategory.DEMOGRAPHICS,
-            outcome=Outcome.ALLOWED,
+            outcome=Outcome.SUCCESS,
             reason=text,
             detail={text: [text, n, None, True, 1.5]},
         )
-        for n, text in enumerate(awkward)
-    ]
-    assert all(p is not None for p in prepared)
-    with transaction.atomic():
-        events = chain.append_many([p for p in prepared if p is not None])
-    assert [e.seq for e in events] == [1, 2, 3]
     stored = list(AuditEvent.objects.order_by("seq"))
-    assert [(e.hash, e.prev_hash) for e in stored] == [(e.hash, e.prev_hash) for e in events]
     assert [e.reason for e in stored] == awkward
+    assert [e.seq for e in stored] == [1, 2, 3]
     assert chain.verify().ok
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_prepared_event_is_appended_only_inside_the_work_it_records() -> None:
-    event = prepare(
-        actor=None,
-        action=Action.VIEW,
-        data_category=DataCategory.DEMOGRAPHICS,
-        outcome=Outcome.ALLOWED,
-    )
-    with pytest.raises(RuntimeError, match="inside the transaction"):
-        record_prepared(event)
-    assert not AuditEvent.objects.exists()
-
-
 @pytest.mark.django_db
-def test_with_the_audit_trail_off_nothing_is_prepared(settings: Any) -> None:
+def test_with_the_audit_trail_off_nothing_is_recorded(settings: Any) -> None:
     settings.IPTCARE_AUDIT_ENABLED = False
-    event = prepare(
-        actor=None,
-        action=Action.VIEW,
-        data_category=DataCategory.DEMOGRAPHICS,
-        outcome=Outcome.ALLOWED,
+    assert (
+        record(
+            actor=None,
+            action=Action.VIEW,
+            data_category=DataCategory.DEMOGRAPHICS,
+            outcome=Outcome.SUCCESS,
+        )
+        is None
     )
-    assert event is None
-    with transaction.atomic():
-        assert record_prepared(event) is None
     assert not AuditEvent.objects.exists()

@@ -1,68 +1,80 @@
-"""The audit trail as several hash chains written side by side (ADR 0014).
-
-On PostgreSQL a transaction appends to chain ``txid % IPTCARE_AUDIT_CHAINS`` under that chain's
-lock, so audited transactions on different chains do not wait for each other's commit; SQLite
-writes chain 0 only. Each chain is verified on its own, from its own genesis. (What happens inside
-one chain — links, tampering, the lock's waiter — is tests/test_audit_chain.py.)"""
+"""One chain again (ADR 0015): concurrent appends leave one gap-free chain; migration audit 0008
+seals a trail that PostgreSQL wrote as several chains side by side (ADR 0014, superseded), and
+``verify`` checks every closed chain against the seal. (What happens inside one chain — links,
+tampering, the lock's waiter — is tests/test_audit_chain.py.)"""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections import defaultdict
 from collections.abc import Iterator
-from io import StringIO
 from itertools import pairwise
-from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.db import DatabaseError, connection, connections, transaction
 
 from iptcare.audit import chain
-from iptcare.audit.models import AuditEvent, genesis_hash
-from tests.helpers import other_pg_session
-from tests.test_audit_batch import _fields
-from tests.test_audit_chain import _raw, _verify_cli, _write, holding_an_append
-from tests.test_audit_indexes import _indexed_columns, _latest, _migrate, _write_plain
+from iptcare.audit.models import AuditEvent, Outcome, genesis_hash
+from tests.test_audit_chain import _raw, _verify_cli, _write
+from tests.test_audit_indexes import _fields, _latest, _migrate
 
-CHAINS = 8
-
-
-@pytest.fixture
-def eight_chains(settings: Any) -> None:
-    settings.IPTCARE_AUDIT_CHAINS = CHAINS
+# The PostgreSQL functions of the removed one-statement writes (ADR 0012, 0013, 0014).
+DROPPED_FUNCTIONS = ("iptcare_audit_next", "iptcare_audit_head", "iptcare_require")
 
 
-def _by_chain() -> dict[int, list[AuditEvent]]:
-    chains: dict[int, list[AuditEvent]] = defaultdict(list)
-    for event in AuditEvent.objects.order_by("chain", "seq"):
-        chains[event.chain].append(event)
-    return dict(chains)
+def _write_to_chain(number: int, n: int) -> None:
+    """``n`` events appended to chain ``number`` as the release before ADR 0015 did (each chain
+    from its own genesis), written out here with the table's columns at migration 0007."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq, hash FROM audit_auditevent WHERE chain = %s ORDER BY seq DESC LIMIT 1",
+            [number],
+        )
+        seq, prev_hash = cursor.fetchone() or (0, genesis_hash(number))
+        for i in range(n):
+            fields = _fields(f"chain {number} event {i}") | {"seq": seq + 1, "prev_hash": prev_hash}
+            digest = chain.compute_hash(fields)
+            cursor.execute(
+                "INSERT INTO audit_auditevent (chain, seq, occurred_at, actor_email, actor_role,"
+                " data_category, action, resource_type, resource_id, purpose, outcome, reason,"
+                " request_id, user_agent, detail, prev_hash, hash) VALUES (%s, %s, %s, %s, %s,"
+                " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    number,
+                    *(fields[name] or "" for name in _COLUMNS),
+                    json.dumps(fields["detail"]),
+                    prev_hash,
+                    digest,
+                ],
+            )
+            seq, prev_hash = seq + 1, digest
 
 
-def _txid_chain(cursor: Any) -> int:
-    cursor.execute("SELECT mod(txid_current(), %s)", [CHAINS])
-    return int(cursor.fetchone()[0])
+_COLUMNS = (
+    "seq",
+    "occurred_at",
+    "actor_email",
+    "actor_role",
+    "data_category",
+    "action",
+    "resource_type",
+    "resource_id",
+    "purpose",
+    "outcome",
+    "reason",
+    "request_id",
+    "user_agent",
+)
 
 
-def test_each_chain_starts_from_its_own_number() -> None:
-    assert genesis_hash(0) == "0" * 64  # the trail written before there were chains
-    assert genesis_hash(1) == "0" * 63 + "1"
-    assert genesis_hash(32767) == "0" * 60 + "7fff"
-    assert len({genesis_hash(c) for c in range(100)}) == 100
-    with pytest.raises(ValueError):
-        genesis_hash(-1)
-    with pytest.raises(ValueError):
-        genesis_hash(32768)
+def _functions() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT proname FROM pg_proc WHERE proname LIKE 'iptcare_%%'")
+        return {row[0] for row in cursor.fetchall()}
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("chains", [1, CHAINS])
-def test_concurrent_writers_spread_over_the_chains_and_each_chain_verifies(
-    settings: Any, chains: int
-) -> None:
-    settings.IPTCARE_AUDIT_CHAINS = chains
+def test_concurrent_appends_leave_one_gap_free_chain() -> None:
     writers, per_writer = 6, 15
     errors: list[BaseException] = []
     start = threading.Barrier(writers)
@@ -70,7 +82,9 @@ def test_concurrent_writers_spread_over_the_chains_and_each_chain_verifies(
     def work(n: int) -> None:
         try:
             start.wait()
-            _write(per_writer, f"writer {n}")
+            for i in range(per_writer):
+                with transaction.atomic():
+                    _write(1, f"writer {n} event {i}")
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -82,186 +96,24 @@ def test_concurrent_writers_spread_over_the_chains_and_each_chain_verifies(
     for t in threads:
         t.join()
     assert errors == []
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert {e.chain for e in events} == {chain.LIVE_CHAIN}
+    assert [e.seq for e in events] == list(range(1, writers * per_writer + 1))
+    assert events[0].prev_hash == genesis_hash(chain.LIVE_CHAIN)
+    assert all(b.prev_hash == a.hash for a, b in pairwise(events))
     result = chain.verify()
-    assert result.ok, result
-    assert result.checked == AuditEvent.objects.count() == writers * per_writer
-    by_chain = _by_chain()
-    for number, events in by_chain.items():
-        # Each chain: seq 1, 2, … with no gap, from its own genesis, linked event to event.
-        assert [e.seq for e in events] == list(range(1, len(events) + 1))
-        assert events[0].prev_hash == genesis_hash(number)
-        assert all(b.prev_hash == a.hash for a, b in pairwise(events))
-    assert [(h.chain, h.events, h.seq, h.hash) for h in result.heads] == [
-        (n, len(e), e[-1].seq, e[-1].hash) for n, e in sorted(by_chain.items())
-    ]
-    if connection.vendor == "postgresql":
-        # 90 transactions in a row of transaction ids: every chain is used.
-        assert set(by_chain) == set(range(chains))
-    else:
-        assert set(by_chain) == {0}  # one writer at a time: one chain
-
-
-@pytest.mark.django_db
-def test_one_transaction_appends_to_one_chain_the_one_its_id_names(eight_chains: None) -> None:
-    _write(3, "before")
-    with transaction.atomic(), connection.cursor() as cursor:
-        events = [
-            *_write(2, "one by one"),
-            *chain.append_many([_fields(f"batch {n}") for n in range(3)]),
-        ]
-        expected = _txid_chain(cursor) if connection.vendor == "postgresql" else 0
-    assert {e.chain for e in events} == {expected}
-    first = events[0].seq
-    assert [e.seq for e in events] == list(range(first, first + 5))
-    stored = AuditEvent.objects.filter(pk__in=[e.pk for e in events]).order_by("seq")
-    assert [(e.chain, e.seq, e.hash) for e in stored] == [(e.chain, e.seq, e.hash) for e in events]
-    assert chain.verify().ok
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_writer_on_another_chain_does_not_wait_for_an_open_transaction(
-    eight_chains: None,
-) -> None:
-    """The point of several chains: a transaction holds its chain's lock until its commit is
-    on disk, and a writer on another chain appends meanwhile. (SQLite has one writer at a
-    time whatever the chains: there every event is chain 0.)"""
-    if connection.vendor != "postgresql":
-        _write(2)
-        assert set(AuditEvent.objects.values_list("chain", flat=True)) == {0}
-        return
-    results: dict[str, Any] = {}
-
-    def other() -> None:
-        try:
-            for _ in range(50):  # until this transaction's id names another chain
-                with transaction.atomic(), connection.cursor() as cursor:
-                    if _txid_chain(cursor) == results["held"].chain:
-                        transaction.set_rollback(True)
-                        continue
-                    (results["other"],) = _write(1, "other")
-                    break
-        except BaseException as exc:  # pragma: no cover - reported below
-            results["other_error"] = exc
-        finally:
-            connections.close_all()
-
-    with holding_an_append(results):
-        second = threading.Thread(target=other)
-        second.start()
-        second.join(20)
-        appended_while_held = not second.is_alive()
-    second.join(30)
-    assert appended_while_held, "a writer on another chain waited for the open transaction"
-    assert "holder_error" not in results and "other_error" not in results, results
-    assert results["other"].chain != results["held"].chain
-    assert chain.verify().ok
-
-
-@pytest.mark.django_db
-def test_changing_the_number_of_chains_keeps_the_trail_verifiable(settings: Any) -> None:
-    for chains, events in ((1, 3), (CHAINS, 10), (3, 5), (1, 2)):
-        settings.IPTCARE_AUDIT_CHAINS = chains
-        for n in range(events):
-            with transaction.atomic():
-                _write(1, f"{chains} chains, event {n}")
-    result = chain.verify()
-    assert result.ok and result.checked == 20
-    assert sum(h.events for h in result.heads) == 20
-
-
-def _second_chain(events: int) -> list[AuditEvent]:
-    """``events`` events of chain 1, written as a PostgreSQL transaction on chain 1 would (on
-    SQLite no writer does: this is the shape verify must accept on both databases)."""
-    prev_hash = genesis_hash(1)
-    rows = []
-    for seq in range(1, events + 1):
-        fields, values = chain.prepare(_fields(f"chain 1, {seq}")).at(1, seq, prev_hash)
-        prev_hash = fields["hash"]
-        rows.append(values)
-    with transaction.atomic(), connection.cursor() as cursor:
-        for values in rows:
-            cursor.execute(chain._insert_sql(1), values)
-    return list(AuditEvent.objects.filter(chain=1).order_by("seq"))
-
-
-@pytest.mark.django_db
-def test_verify_names_every_chains_head(one_chain: None) -> None:
-    zero = _write(3)
-    one = _second_chain(2)
-    result = chain.verify()
-    assert result.ok and result.checked == 5
-    assert [(h.chain, h.events, h.seq, h.hash) for h in result.heads] == [
-        (0, 3, 3, zero[-1].hash),
-        (1, 2, 2, one[-1].hash),
-    ]
-    code, out = _verify_cli()
-    assert code == 0 and "intact: 5 events in 2 chains" in out
-    assert f"chain 0: 3 events, head seq=3 hash={zero[-1].hash}" in out
-    assert f"chain 1: 2 events, head seq=2 hash={one[-1].hash}" in out
-
-
-@pytest.mark.django_db
-def test_verify_as_json_lists_every_chains_head(one_chain: None) -> None:
-    zero = _write(2)
-    one = _second_chain(1)
-    out = StringIO()
-    call_command("audit", "verify", "--json", stdout=out)
-    result = json.loads(out.getvalue())
-    assert result["ok"] is True and result["checked"] == 3
-    assert result["heads"] == [
-        {"chain": 0, "events": 2, "seq": 2, "hash": zero[-1].hash},
-        {"chain": 1, "events": 1, "seq": 1, "hash": one[-1].hash},
+    assert result.ok and result.checked == writers * per_writer
+    assert [(h.chain, h.events, h.seq) for h in result.heads] == [
+        (0, writers * per_writer, writers * per_writer)
     ]
 
 
-@pytest.mark.django_db
-def test_an_event_moved_to_another_chain_is_named(one_chain: None) -> None:
-    """Each chain starts from its own genesis: an event moved to another chain's first place
-    does not link there, and the chain it left has a gap."""
-    _write(3)
-    _second_chain(1)
-    _raw("UPDATE audit_auditevent SET chain = 2, seq = 1 WHERE chain = 0 AND seq = 3")
-    result = chain.verify()
-    assert (result.ok, result.bad_chain, result.bad_seq) == (False, 2, 1)
-    assert "does not link" in result.problem
-    assert [h.chain for h in result.heads] == [0, 1]  # the chains before it are intact
-    code, message = _verify_cli()
-    assert code == 1 and "event 2:1 (chain 2, seq 1," in message
-
-    _raw("UPDATE audit_auditevent SET chain = 1, seq = 2 WHERE chain = 2")
-    result = chain.verify()  # now at chain 1's second place: chain 1's head is not its prev_hash
-    assert (result.ok, result.bad_chain, result.bad_seq) == (False, 1, 2)
-
-
-@pytest.mark.django_db
-def test_a_gap_in_one_chain_is_named_with_its_chain(one_chain: None) -> None:
-    _write(2)
-    _second_chain(3)
-    _raw("DELETE FROM audit_auditevent WHERE chain = 1 AND seq = 2")
-    result = chain.verify()
-    assert (result.ok, result.bad_chain, result.bad_seq) == (False, 1, 3)
-    assert "2 was expected" in result.problem
-
-
-@pytest.mark.django_db
-def test_two_events_may_share_a_seq_only_in_different_chains(one_chain: None) -> None:
-    from django.db import IntegrityError
-
-    _write(1)
-    (first,) = _second_chain(1)  # chain 1, seq 1, beside chain 0's seq 1
-    clash = chain.prepare(_fields("clash"))
-    _, values = clash.at(1, 1, first.hash)  # a second seq 1 in chain 1
-    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(chain._insert_sql(1), values)
-    assert chain.verify().ok and AuditEvent.objects.count() == 2
-
-
-# --- migration 0007 --------------------------------------------------------------------------
+# --- migration 0008: the seal ---------------------------------------------------------------
 
 
 @pytest.fixture
-def at_0006() -> Iterator[None]:
-    _migrate([("audit", "0006_chain_append_function")])
+def at_0007() -> Iterator[None]:
+    _migrate([("audit", "0007_several_chains")])
     try:
         yield
     finally:
@@ -269,81 +121,90 @@ def at_0006() -> Iterator[None]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_migration_keeps_the_trail_as_chain_0(at_0006: None, eight_chains: None) -> None:
-    before = _indexed_columns()
-    assert before[("seq",)] is True
-    _write_plain(4)
-    rows = list(AuditEvent.objects.order_by("seq").values_list("seq", "prev_hash", "hash"))
-
-    _migrate([("audit", "0007_several_chains")])
-
-    assert list(
-        AuditEvent.objects.order_by("seq").values_list("chain", "seq", "prev_hash", "hash")
-    ) == [(0, *row) for row in rows]
-    result = chain.verify()
-    assert result.ok and [(h.chain, h.events) for h in result.heads] == [(0, 4)]
-    after = _indexed_columns()
-    assert after[("chain", "seq")] is True and ("seq",) not in after
-    assert after[("prev_hash",)] is True
-    # The report's index replaces three (ADR 0002, amended 2026-12-05).
-    assert set(before) - set(after) == {
-        ("seq",),
-        ("occurred_at",),
-        ("organisation_id",),
-        ("action",),
+def test_the_seal_closes_every_chain_where_it_ended_and_the_trail_goes_on_as_one(
+    at_0007: None,
+) -> None:
+    """A trail written as several chains (as PostgreSQL did between 0007 and 0008; written
+    the same way here on SQLite, whose schema is the same) is kept as it is, each chain
+    closed by the seal; new events go to chain 0 after the seal."""
+    for number, n in ((0, 5), (1, 3), (2, 4), (5, 1)):
+        _write_to_chain(number, n)
+    before = list(AuditEvent.objects.order_by("chain", "seq").values_list("pk", "hash"))
+    heads = {
+        str(c): {"seq": s, "hash": h}
+        for c, s, h in (
+            (c, *AuditEvent.objects.filter(chain=c).order_by("-seq").values_list("seq", "hash")[0])
+            for c in (0, 1, 2, 5)
+        )
     }
-    assert set(after) - set(before) == {("chain", "seq"), ("organisation_id", "occurred_at")}
-    # The append-only triggers survived the table's rebuild (SQLite).
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        AuditEvent.objects.filter(seq=1).update(reason="edited")
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        AuditEvent.objects.filter(seq=4).delete()
-    # Appends go on, across the chains on PostgreSQL, after chain 0's head on SQLite.
-    for n in range(CHAINS):
-        with transaction.atomic():
-            _write(1, f"after {n}")
+
+    _migrate([("audit", "0008_one_chain")])
+
+    # Nothing of the old trail changed; one event was added: the seal, next in chain 0.
+    after = AuditEvent.objects.order_by("chain", "seq")
+    assert [(e.pk, e.hash) for e in after if e.pk in dict(before)] == before
+    seal = AuditEvent.objects.exclude(pk__in=[pk for pk, _ in before]).get()
+    assert (seal.chain, seal.seq, seal.prev_hash) == (0, 6, heads["0"]["hash"])
+    assert seal.action == "seal" and seal.resource_type == chain.SEAL_RESOURCE
+    assert seal.outcome == Outcome.SUCCESS
+    assert seal.detail == {"chains": heads}
     result = chain.verify()
-    assert result.ok and result.checked == 4 + CHAINS
-    chains_used = {h.chain for h in result.heads}
+    assert result.ok, result
+    assert [(h.chain, h.events) for h in result.heads] == [(0, 6), (1, 3), (2, 4), (5, 1)]
+
+    _migrate(_latest())
+    for n in range(3):
+        _write(1, f"after the seal {n}")
+    assert list(
+        AuditEvent.objects.filter(pk__gt=seal.pk).values_list("chain", "seq").order_by("seq")
+    ) == [(0, 7), (0, 8), (0, 9)]
+    assert chain.verify().ok
+    code, out = _verify_cli()
+    assert code == 0 and "chain 0: 9 events" in out and "chain 2: 4 events" in out
+
+    # The protective triggers are still there; PostgreSQL's append functions are gone.
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=seal.pk).update(reason="edited")
     if connection.vendor == "postgresql":
-        # Eight transactions in a row take several chains (not always all eight: a parallel
-        # test worker's transactions take transaction ids in between).
-        assert len(chains_used) > 1
-    else:
-        assert chains_used == {0}
-
-
-# --- outside a transaction ------------------------------------------------------------------
+        assert not _functions() & set(DROPPED_FUNCTIONS)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_event_outside_a_transaction_is_one_statement_of_its_own_on_postgresql(
-    eight_chains: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An audited page that writes nothing else: on PostgreSQL its event is one statement in
-    autocommit — no transaction opened around it (no BEGIN, no COMMIT round trip) — and is
-    committed when it returns. SQLite opens its ``BEGIN IMMEDIATE`` transaction as before; so
-    does PostgreSQL for a batch of more than one statement, which must commit together."""
-    opened: list[bool] = []
-    original = connection.set_autocommit
+def test_an_event_added_to_a_closed_chain_after_the_seal_is_named(at_0007: None) -> None:
+    _write_to_chain(0, 2)
+    _write_to_chain(3, 2)
+    _migrate([("audit", "0008_one_chain")])
+    _write_to_chain(3, 1)  # linked and hashed correctly: only the seal can tell
+    result = chain.verify()
+    assert not result.ok and (result.bad_chain, result.bad_seq) == (3, 3)
+    assert "does not end where seal event 0:3 recorded it" in result.problem
+    code, out = _verify_cli()
+    assert code != 0 and "3:3" in out
 
-    def spy(autocommit: bool, *args: Any, **kwargs: Any) -> None:
-        opened.append(not autocommit)
-        original(autocommit, *args, **kwargs)
 
-    monkeypatch.setattr(connection, "set_autocommit", spy)
-    (event,) = _write(1, "alone")
-    postgresql = connection.vendor == "postgresql"
-    assert any(opened) is not postgresql
-    if postgresql:
-        with other_pg_session() as other:  # committed: another session sees it at once
-            seen = other.execute("SELECT hash FROM audit_auditevent WHERE id = %s", [event.pk])
-            assert seen.fetchone() == (event.hash,)
+@pytest.mark.django_db(transaction=True)
+def test_an_event_cut_off_the_end_of_a_closed_chain_is_named(at_0007: None) -> None:
+    _write_to_chain(0, 1)
+    _write_to_chain(4, 3)
+    _migrate([("audit", "0008_one_chain")])
+    _raw("DELETE FROM audit_auditevent WHERE chain = 4 AND seq = 3")
+    result = chain.verify()
+    assert not result.ok and (result.bad_chain, result.bad_seq) == (4, 2)
+    assert "recorded it (seq 3)" in result.problem
 
-    opened.clear()
-    monkeypatch.setattr(chain, "_ROWS_PER_INSERT", 3)
-    events = chain.append_many([_fields(f"batch {n}") for n in range(7)])
-    assert any(opened)  # three statements: one transaction
-    assert len({e.chain for e in events}) == 1
-    assert [e.seq for e in events] == list(range(events[0].seq, events[0].seq + 7))
-    assert chain.verify().ok
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chain_beside_the_live_one_that_no_seal_closed_is_named() -> None:
+    _write(2)
+    _write_to_chain(7, 1)  # written after the change, beside chain 0: never legitimate
+    result = chain.verify()
+    assert not result.ok and result.bad_chain == 7
+    assert "no seal event closed" in result.problem
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_empty_trail_needs_no_seal(at_0007: None) -> None:
+    _migrate([("audit", "0008_one_chain")])
+    assert not AuditEvent.objects.exists()
+    _write(1)
+    assert AuditEvent.objects.get().seq == 1 and chain.verify().ok

@@ -9,21 +9,43 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
+from iptcare.access.vocabulary import Action, DataCategory
 from iptcare.audit import chain
-from iptcare.audit.models import GENESIS_HASH, AuditEvent
-from tests.test_audit_batch import _fields
+from iptcare.audit.models import GENESIS_HASH, AuditEvent, Outcome
 from tests.test_audit_chain import _write
 
 BEFORE = [("audit", "0004_chain_head_function")]
 AFTER = [("audit", "0005_fewer_indexes")]
 
-# Tests of one chain's links, tampering and lock, by seq (multi-chain: test_audit_chains.py).
-pytestmark = pytest.mark.usefixtures("one_chain")
+
+def _fields(reason: str) -> dict[str, Any]:
+    """One event's own fields, as ``record`` hands them to the chain."""
+    return {
+        "occurred_at": timezone.now(),
+        "actor_id": None,
+        "actor_email": "chains@example.org",
+        "actor_role": "",
+        "organisation_id": None,
+        "client_id": None,
+        "data_category": str(DataCategory.DEMOGRAPHICS),
+        "action": str(Action.VIEW),
+        "resource_type": "",
+        "resource_id": "",
+        "purpose": "treatment",
+        "outcome": str(Outcome.SUCCESS),
+        "reason": reason,
+        "request_id": "",
+        "ip": None,
+        "user_agent": "",
+        "detail": {},
+    }
 
 
 def _write_plain(n: int) -> None:
@@ -145,11 +167,9 @@ def test_a_second_writer_at_the_same_place_still_fails_rather_than_fork() -> Non
     a taken predecessor is refused."""
     _write(2)
     head = AuditEvent.objects.get(seq=2)
-    fork = chain.prepare(
-        {name: getattr(head, name) for name in chain.HASHED_FIELDS} | {"reason": "a fork"}
-    )
+    fields = {name: getattr(head, name) for name in chain.HASHED_FIELDS} | {"reason": "a fork"}
     for seq, prev_hash in ((2, AuditEvent.objects.get(seq=1).hash), (3, head.prev_hash)):
-        _, values = fork.at(0, seq, prev_hash)
-        with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(chain._insert_sql(1), values)
+        fork = fields | {"seq": seq, "prev_hash": prev_hash}
+        with pytest.raises(IntegrityError), transaction.atomic():
+            AuditEvent.objects.create(chain=0, hash=chain.compute_hash(fork), **fork)
     assert AuditEvent.objects.count() == 2 and chain.verify().ok

@@ -122,7 +122,7 @@ def test_csv_export_has_the_filtered_rows_and_is_itself_audited(
     assert "attachment" in response["Content-Disposition"]
     rows = _rows(response)
     assert {r["actor_email"] for r in rows} == {"theo@example.org", "tess@example.org"}
-    assert {r["outcome"] for r in rows} == {"allowed", "denied"}
+    assert {r["outcome"] for r in rows} == {"success", "denied"}
     export = AuditEvent.objects.get(action=Action.EXPORT)
     assert export.actor_id == alice.public_id and export.data_category == "audit_trail"
     assert export.detail["filters"]["client"] == str(client_record.public_id)

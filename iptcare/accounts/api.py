@@ -10,7 +10,7 @@ from ninja import Router, Schema
 from ninja.responses import Status
 from pydantic import Field, field_validator
 
-from iptcare.access.policy import authorize
+from iptcare.access.policy import authorize, check
 from iptcare.access.vocabulary import Action, DataCategory, Purpose, Role
 from iptcare.accounts import services
 from iptcare.accounts.models import ApiToken, User
@@ -157,7 +157,7 @@ def staff_create(request: HttpRequest, payload: StaffCreateIn) -> Status[StaffOu
 def staff_update(request: HttpRequest, user_id: UUID, payload: StaffUpdateIn) -> StaffOut:
     actor = _actor(request)
     assert actor.organisation is not None
-    authorize(
+    check(
         actor,
         Action.UPDATE,
         actor.organisation,

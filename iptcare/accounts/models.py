@@ -13,6 +13,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from iptcare.access.roles import ROLE_TABLE
+from iptcare.access.scope import ResourceScope
 from iptcare.access.vocabulary import Role
 from iptcare.core.models import Organisation, Program
 
@@ -106,6 +107,20 @@ class User(AbstractBaseUser, PermissionsMixin):
             )
             self._program_cache = cached
         return cached
+
+    @property
+    def access_scope(self) -> ResourceScope:
+        """An account as a resource of its organisation (staff accounts are managed
+        organisation-wide). A platform superuser, who belongs to none, is no one's resource."""
+        if self.organisation is None:
+            raise ValueError("An account without an organisation is managed in the Django admin.")
+        return ResourceScope(
+            organisation_id=self.organisation.pk,
+            organisation_public_id=self.organisation.public_id,
+            program_id=None,
+            resource_type="user",
+            resource_id=str(self.public_id),
+        )
 
     @property
     def portal_client_public_id(self) -> uuid.UUID | None:

@@ -19,7 +19,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from iptcare.access.policy import authorize
+from iptcare.access.policy import writing
 from iptcare.access.roles import ROLE_TABLE
 from iptcare.access.vocabulary import Action, DataCategory, Purpose, Role
 from iptcare.accounts.models import ApiToken, RoleGrant, User, hash_token_secret
@@ -70,42 +70,30 @@ def staff_create(
     request: HttpRequest | None = None,
 ) -> User:
     """Create a staff account with no password; the new user sets one from the emailed link."""
-    authorize(
+    with writing(
         actor, Action.CREATE, organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION
-    )
-    email = email.strip().lower()
-    programs = _check_programs(organisation, programs)
-    if User.objects.filter(email__iexact=email).exists():
-        raise InvalidInput(
-            "A user with this email already exists.",
-            field_errors={"email": ["A user with this email already exists."]},
-        )
-    try:
-        with transaction.atomic():
+    ) as grant:
+        email = email.strip().lower()
+        programs = _check_programs(organisation, programs)
+        if User.objects.filter(email__iexact=email).exists():
+            raise InvalidInput(
+                "A user with this email already exists.",
+                field_errors={"email": ["A user with this email already exists."]},
+            )
+        try:
             user = User.objects.create_user(
                 email, None, full_name=full_name, organisation=organisation, is_trainee=is_trainee
             )
-            user.programs.set(programs)
-            _set_roles(user, roles)
-            after = _privileges(user)
-            record(
-                actor=actor,
-                action=Action.PRIVILEGE_CHANGE,
-                data_category=DataCategory.STAFF_ACCOUNTS,
-                outcome=Outcome.SUCCESS,
-                organisation_id=organisation.public_id,
-                resource_type="user",
-                resource_id=str(user.public_id),
-                purpose=Purpose.ADMINISTRATION,
-                reason="account created",
-                detail={"subject": user.email, "before": None, "after": after},
-            )
-    except IntegrityError as exc:  # a concurrent create with the same email
-        raise InvalidInput(
-            "A user with this email already exists.",
-            field_errors={"email": ["A user with this email already exists."]},
-        ) from exc
-    transaction.on_commit(lambda: send_password_setup(user=user, request=request))
+        except IntegrityError as exc:  # a concurrent create with the same email
+            raise InvalidInput(
+                "A user with this email already exists.",
+                field_errors={"email": ["A user with this email already exists."]},
+            ) from exc
+        user.programs.set(programs)
+        _set_roles(user, roles)
+        grant.record_as(user, action=Action.PRIVILEGE_CHANGE)
+        grant.detail.update({"subject": user.email, "before": None, "after": _privileges(user)})
+        transaction.on_commit(lambda: send_password_setup(user=user, request=request))
     return user
 
 
@@ -124,20 +112,21 @@ def staff_update(
     organisation = user.organisation
     if organisation is None:
         raise InvalidInput("Platform superusers are managed in the Django admin.")
-    authorize(
+    with writing(
         actor, Action.UPDATE, organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION
-    )
-    programs = _check_programs(organisation, programs)
-    roles = [Role(r) for r in roles]
-    keeps_admin = any(
-        ROLE_TABLE[r].permits(DataCategory.STAFF_ACCOUNTS, Action.MANAGE) for r in roles
-    )
-    if actor.pk == user.pk and (not keeps_admin or not is_active):
-        raise InvalidInput(
-            "You cannot remove your own administrator role or deactivate yourself.",
-            field_errors={"roles": ["Ask another administrator to change your own privileges."]},
+    ) as grant:
+        programs = _check_programs(organisation, programs)
+        roles = [Role(r) for r in roles]
+        keeps_admin = any(
+            ROLE_TABLE[r].permits(DataCategory.STAFF_ACCOUNTS, Action.MANAGE) for r in roles
         )
-    with transaction.atomic():
+        if actor.pk == user.pk and (not keeps_admin or not is_active):
+            raise InvalidInput(
+                "You cannot remove your own administrator role or deactivate yourself.",
+                field_errors={
+                    "roles": ["Ask another administrator to change your own privileges."]
+                },
+            )
         locked = User.objects.select_for_update().get(pk=user.pk)
         if locked.version != version:
             raise Conflict(
@@ -152,19 +141,8 @@ def staff_update(
         locked.programs.set(programs)
         _set_roles(locked, roles)
         after = _privileges(locked)
-        if before != after:
-            record(
-                actor=actor,
-                action=Action.PRIVILEGE_CHANGE,
-                data_category=DataCategory.STAFF_ACCOUNTS,
-                outcome=Outcome.SUCCESS,
-                organisation_id=organisation.public_id,
-                resource_type="user",
-                resource_id=str(locked.public_id),
-                purpose=Purpose.ADMINISTRATION,
-                reason="privileges changed",
-                detail={"subject": locked.email, "before": before, "after": after},
-            )
+        grant.record_as(locked, action=Action.PRIVILEGE_CHANGE if before != after else None)
+        grant.detail.update({"subject": locked.email, "before": before, "after": after})
         if not is_active:
             end_sessions(locked)
     return locked
@@ -173,23 +151,12 @@ def staff_update(
 def staff_reset_mfa(*, actor: User, user: User) -> None:
     """Remove a user's authenticator (a lost phone); they enrol again at next login."""
     assert user.organisation is not None
-    authorize(
+    with writing(
         actor, Action.MANAGE, user.organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION
-    )
-    with transaction.atomic():
+    ) as grant:
         removed = TOTPDevice.objects.filter(user=user).delete()[0]
-        record(
-            actor=actor,
-            action=Action.MFA_RESET,
-            data_category=DataCategory.STAFF_ACCOUNTS,
-            outcome=Outcome.SUCCESS,
-            organisation_id=user.organisation.public_id,
-            resource_type="user",
-            resource_id=str(user.public_id),
-            purpose=Purpose.ADMINISTRATION,
-            reason="authenticator removed; user must enrol again",
-            detail={"subject": user.email, "devices_removed": removed},
-        )
+        grant.record_as(user, action=Action.MFA_RESET)
+        grant.detail.update({"subject": user.email, "devices_removed": removed})
         end_sessions(user)
 
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from iptcare.access.policy import authorize
+from iptcare.access.policy import authorize, check
 from iptcare.access.vocabulary import Action, DataCategory, Purpose, Role
 from iptcare.accounts import services
 from iptcare.accounts.forms import EmailLoginForm, StaffForm, TOTPCodeForm
@@ -254,7 +254,7 @@ def staff_reset_mfa(request: HttpRequest, public_id: UUID) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     if actor.organisation is None:
         raise NotFound("No organisation.")
-    authorize(
+    check(
         actor,
         Action.MANAGE,
         actor.organisation,

@@ -8,9 +8,8 @@ program), so the setting is per program; without a row the deployment default ap
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
 
-from iptcare.access.policy import authorize
+from iptcare.access.policy import writing
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.core.errors import InvalidInput
@@ -40,20 +39,19 @@ def measure_settings_update(
 ) -> MeasureSettings:
     """Set a program's not-on-track session (organisation management, audited)."""
     low, high = NOT_ON_TRACK_SESSION_RANGE
-    if not low <= not_on_track_session <= high:
-        raise InvalidInput(
-            "The not-on-track session is out of range.",
-            field_errors={"not_on_track_session": [f"Between session {low} and {high}."]},
-        )
-    authorize(
+    with writing(
         actor,
         Action.UPDATE,
         program,
         DataCategory.ORGANISATION,
         Purpose.ADMINISTRATION,
         detail={"not_on_track_session": not_on_track_session},
-    )
-    with transaction.atomic():
+    ):
+        if not low <= not_on_track_session <= high:
+            raise InvalidInput(
+                "The not-on-track session is out of range.",
+                field_errors={"not_on_track_session": [f"Between session {low} and {high}."]},
+            )
         row = MeasureSettings.objects.select_for_update().filter(program=program).first()
         if row is None:
             row = MeasureSettings(program=program)

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from iptcare.access.policy import authorize
+from iptcare.access.policy import writing
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.audit.models import Outcome
@@ -75,18 +75,17 @@ def schedule_set(
 
     ``based_on``: the version the editor started from (0: the program default); a save by
     someone else since then is refused with a 409, not silently overwritten."""
-    errors = _schedule_errors(rows)
-    if errors:
-        raise InvalidInput("The schedule was not saved.", field_errors=errors)
-    authorize(
+    with writing(
         actor,
         Action.UPDATE,
         episode,
         CATEGORY,
         Purpose.TREATMENT,
         detail={"measure_schedule": [r.instrument for r in rows]},
-    )
-    with transaction.atomic():
+    ):
+        errors = _schedule_errors(rows)
+        if errors:
+            raise InvalidInput("The schedule was not saved.", field_errors=errors)
         # Serialise saves of one episode's schedule (version numbering).
         Episode.objects.select_for_update().filter(pk=episode.pk).values_list("pk").first()
         current = (
@@ -101,7 +100,7 @@ def schedule_set(
         MeasureSchedule.objects.filter(episode=episode, active=True).update(
             active=False, deactivated_at=now, deactivated_by=actor, updated_at=now
         )
-        return MeasureSchedule.objects.bulk_create(
+        saved = MeasureSchedule.objects.bulk_create(
             [
                 MeasureSchedule(
                     organisation_id=episode.organisation_id,
@@ -117,6 +116,7 @@ def schedule_set(
                 for r in rows
             ]
         )
+    return saved
 
 
 # --- overdue measures ---------------------------------------------------------------------------
@@ -201,7 +201,7 @@ def overdue_sweep(*, today: date | None = None, batch: int = 500) -> SweepResult
                     actor_email=SWEEP_ACTOR,
                     action=Action.CREATE,
                     data_category=CATEGORY,
-                    outcome=Outcome.ALLOWED,
+                    outcome=Outcome.SUCCESS,
                     organisation_id=episode.organisation.public_id,
                     client_id=episode.client.public_id,
                     resource_type="alert",

@@ -201,7 +201,7 @@ def _build(
     """The unsaved administration with its FHIR QuestionnaireResponse and Observations."""
     now = timezone.now()
     administration = Administration(
-        organisation_id=client.organisation_id,
+        organisation=client.organisation,
         program_id=client.program_id,
         client=client,
         episode=episode,

@@ -71,7 +71,7 @@ def test_in_session_administration_is_scored_stored_and_fhir_valid(
     assert total.code.coding is not None and total.code.coding[0].code == "44261-6"
     assert total.valueQuantity is not None and total.valueQuantity.value == 12
     event = AuditEvent.objects.filter(client_id=client_record.public_id).latest("id")
-    assert event.action == "create" and event.outcome == "allowed"
+    assert event.action == "create" and event.outcome == "success"
 
 
 def test_invalid_answers_store_nothing(theo: User, client_record: Client) -> None:
@@ -297,12 +297,16 @@ def test_safety_alert_needs_an_action_note_and_acknowledgement_before_resolution
         actor=theo, alert=acked, version=acked.version, note="Seen next day; risk low."
     )
     assert resolved.status == "resolved"
-    steps = AuditEvent.objects.filter(resource_type="alert", outcome="allowed")
-    # Every attempt is an access decision on the record, the stale one included.
-    assert [e.detail["alert"] for e in steps.order_by("id")] == [
-        "acknowledge",
-        "resolve",
-        "resolve",
+    # One event per attempt: what happened (the two refused inputs and the stale version
+    # failed and changed nothing; the two steps succeeded). Outside a request the failures are
+    # appended at once, after their rollback.
+    steps = AuditEvent.objects.filter(resource_type="alert").order_by("id")
+    assert [(e.detail["alert"], e.outcome, e.reason.split(";")[0]) for e in steps] == [
+        ("acknowledge", "failure", "failed: InvalidInput (422)"),
+        ("resolve", "failure", "failed: InvalidInput (422)"),
+        ("acknowledge", "success", "Therapist may update clinical_record"),
+        ("resolve", "failure", "failed: Conflict (409)"),
+        ("resolve", "success", "Therapist may update clinical_record"),
     ]
 
 

@@ -101,7 +101,7 @@ def test_create_in_session_scores_stores_and_raises_the_safety_alert(
     (alert,) = Alert.objects.all()
     assert alert.kind == "safety" and alert.source_id == body["id"]
     assert AuditEvent.objects.filter(
-        client_id=client_record.public_id, action="create", outcome="allowed"
+        client_id=client_record.public_id, action="create", outcome="success"
     ).exists()
 
 

@@ -51,7 +51,7 @@ def test_submit_stores_a_kiosk_administration_then_holds_the_tablet(
     (alert,) = Alert.objects.all()
     assert alert.kind == "safety"
     assert AuditEvent.objects.filter(
-        client_id=client_record.public_id, action="create", outcome="allowed"
+        client_id=client_record.public_id, action="create", outcome="success"
     ).exists()
 
     done = http.get(url)

@@ -87,7 +87,7 @@ def test_saving_keeps_history_and_numbers_versions(theo: User, episode: Episode)
         "phq-9",
     ]
     event = AuditEvent.objects.filter(client_id=episode.client.public_id).latest("id")
-    assert event.action == "update" and event.outcome == "allowed"
+    assert event.action == "update" and event.outcome == "success"
 
 
 def test_a_stale_save_is_refused_and_changes_nothing(theo: User, episode: Episode) -> None:
