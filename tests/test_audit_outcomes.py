@@ -174,6 +174,26 @@ def test_opening_an_empty_form_records_nothing(
 
 
 @pytest.mark.django_db
+def test_a_form_the_page_refuses_is_one_failure_event(
+    theo: User,
+    client_record: Client,
+    episode: Episode,
+    login_as: Callable[[User], HttpClient],
+) -> None:
+    """The page's form refused the input before the service ran (here: an answer that is no
+    option of the item): still a failed write, recorded once, without the value."""
+    http = login_as(theo)
+    mark = last_audit_id()
+    response = http.post(f"/clients/{client_record.public_id}/measures/phq-9/new/", {"item_1": "7"})
+    assert response.status_code == 400
+    assert not Administration.objects.exists()
+    (event,) = _events_after(mark)
+    assert (event.action, event.outcome) == (Action.CREATE, Outcome.FAILURE)
+    assert event.reason == "failed: HTTP 400, refused by the page before its service ran"
+    assert event.client_id == client_record.public_id and event.actor_role == "therapist"
+
+
+@pytest.mark.django_db
 def test_a_read_is_one_event_per_access(
     theo: User,
     client_record: Client,

@@ -260,7 +260,28 @@ def check(
     decision = decide(actor, action, resource, category, purpose)
     if not decision.allowed:
         _refuse(actor, action, resource, category, purpose, decision, detail)
+    if action not in READ_ACTIONS:
+        _intent(actor, action, resource, category, purpose, decision, detail)
     return decision
+
+
+def _intent(
+    actor: User | Any,
+    action: Action,
+    resource: Scoped,
+    category: DataCategory,
+    purpose: Purpose,
+    decision: Decision,
+    detail: dict[str, Any] | None,
+) -> None:
+    """The write this check was for, kept for the edge: recorded only if the request then
+    fails before any service said what happened (``audit.record_intent``)."""
+    audit.record_intent(
+        **_event(
+            actor, action, resource, category, purpose, decision, Outcome.FAILURE, "",
+            detail,
+        )
+    )  # fmt: skip
 
 
 def authorize(
@@ -282,10 +303,16 @@ def authorize(
       that record, its write's event is the request's one event and this one is not appended.
     - CREATE (the record a new one will belong to: an empty form): nothing is recorded; the
       write's service records what happened (``writing``).
+
+    A lookup for a write is also kept as the request's intent: if the request asks for a change
+    and fails before any service recorded what happened (its form was refused by the page), the
+    edge records one failure event for it (``audit.record_intent``).
     """
     decision = decide(actor, action, resource, category, purpose)
     if not decision.allowed:
         _refuse(actor, action, resource, category, purpose, decision, detail)
+    if action not in READ_ACTIONS:
+        _intent(actor, action, resource, category, purpose, decision, detail)
     if action == Action.CREATE:
         return decision
     read, detail = action, dict(detail or {})

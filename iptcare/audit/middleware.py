@@ -19,5 +19,7 @@ class AuditEdgeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with services.edge():
-            return self.get_response(request)
+        with services.edge() as kept:
+            response = self.get_response(request)
+            kept.answered(request.method or "GET", response.status_code)
+            return response

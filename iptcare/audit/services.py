@@ -99,6 +99,17 @@ class _Edge:
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     # What the request wrote or tried to write: ``_keys`` of each write's event.
     written: set[str] = field(default_factory=set)
+    # The writes a route looked a record up for (``record_intent``), as failure events, and how
+    # the request was answered (``answered``).
+    intents: list[dict[str, Any]] = field(default_factory=list)
+    refused: str = ""
+
+    def answered(self, method: str, status: int) -> None:
+        """How the request was answered: a request that asks for a change (not GET, HEAD,
+        OPTIONS) answered with an error is a failed write, even if its route refused it before
+        any service ran (a page's form with a missing field)."""
+        if method not in ("GET", "HEAD", "OPTIONS", "TRACE") and status >= 400:
+            self.refused = f"failed: HTTP {status}, refused by the page before its service ran"
 
 
 _edge: ContextVar[_Edge | None] = ContextVar("iptcare_audit_edge", default=None)
@@ -125,6 +136,16 @@ def _keys(event: EventFields | dict[str, Any]) -> set[str]:
     if event.get("client_id") is not None:
         keys.add(f"client:{event['client_id']}")
     return keys
+
+
+def record_intent(**fields: Unpack[EventFields]) -> None:
+    """Keep, for the request's edge, the write a route looked a record up for (an empty form's
+    client, an edit form's record). Nothing is recorded for it, unless the request asked for a
+    change, was answered with an error and no write of a service said what happened: then it
+    is the request's one failure event (``_Edge.answered``)."""
+    kept = _edge.get()
+    if kept is not None and settings.IPTCARE_AUDIT_ENABLED:
+        kept.intents.append(event_fields(**fields))
 
 
 def wrote(event: EventFields) -> None:
@@ -155,26 +176,31 @@ def _same_access(event: dict[str, Any]) -> tuple[Any, ...]:
 def _kept_events(kept: _Edge) -> list[dict[str, Any]]:
     """What the edge appends: each distinct read once (a route and the selector it calls may ask
     for the same access), except reads of a client the request wrote; then the outcomes."""
+    outcomes = list(kept.outcomes)
+    if kept.refused and kept.intents and not kept.written:
+        intent = kept.intents[0]
+        outcomes.append({**intent, "outcome": str(Outcome.FAILURE), "reason": kept.refused})
+        kept.written |= _keys(intent)
     reads: dict[tuple[Any, ...], dict[str, Any]] = {}
     for event in kept.reads:
         if _keys(event) & kept.written:
             continue
         reads.setdefault(_same_access(event), event)
-    return [*reads.values(), *kept.outcomes]
+    return [*reads.values(), *outcomes]
 
 
 @contextmanager
-def edge() -> Iterator[None]:
-    """The edge of a request (or of a command): events kept with ``record_at_edge`` are
-    appended, together, when the body has ended — also when it raised. Nested use joins the
-    outer edge."""
-    if _edge.get() is not None:
-        yield
+def edge() -> Iterator[_Edge]:
+    """The edge of a request: events kept with ``record_at_edge`` are appended, together, when
+    the body has ended — also when it raised. Nested use joins the outer edge."""
+    outer = _edge.get()
+    if outer is not None:
+        yield outer
         return
     kept = _Edge()
     token = _edge.set(kept)
     try:
-        yield
+        yield kept
     finally:
         _edge.reset(token)
         chain.append(_kept_events(kept))

@@ -9,11 +9,14 @@ from iptcare.audit.chain import verify
 
 
 class Command(BaseCommand):
-    help = "Audit trail tools. `iptcare audit verify` checks each hash chain from its first event."
+    help = (
+        "Audit trail tools. `iptcare audit verify` checks the hash chain from its first event "
+        "(and every closed chain of an older trail against its seal)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
-        v = sub.add_parser("verify", help="Verify the hash chains; exit 1 at the first bad event.")
+        v = sub.add_parser("verify", help="Verify the hash chain; exit 1 at the first bad event.")
         v.add_argument("--json", action="store_true", help="Print the result as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -34,7 +37,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"audit trail intact: {result.checked} events in {len(result.heads)} "
                 f"chain{'s' if len(result.heads) != 1 else ''}\n{heads}"
-                "Record every chain's head somewhere outside this database: a chain proves its "
-                "own integrity; only an outside copy of the heads proves nothing was cut off the "
-                "end of one (or a whole chain removed)."
+                "Record chain 0's head somewhere outside this database: the chain proves its own "
+                "integrity; only an outside copy of its head proves nothing was cut off its end. "
+                "Other chains are closed: the seal event in chain 0 records where each ends."
             )
