@@ -4,7 +4,7 @@ Processes, one request at a time each (gunicorn's sync worker), 2 * CPUs + 1 of 
 gunicorn's documentation advises (ADR 0011). iptcare's requests are CPU-bound Python; threads in
 one process share one interpreter lock, and a kept-alive connection stays with the process that
 accepted it, so with a few processes of several threads one process could hold most clients
-while another sat idle (measured: half the throughput in some benchmark runs, and twice the p95).
+while another sat idle (ADR 0011 has the measurements).
 A sync worker answers each request on its own connection and takes the next from the shared
 socket only when it is free, so the load follows the free processes.
 

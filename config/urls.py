@@ -8,7 +8,7 @@ admin.site.site_header = "iptcare platform administration"
 
 urlpatterns = [
     # First: Django tries patterns in order, and a client's questionnaire link (m/<secret>/) is
-    # the busiest public route (bench/README.md). No other app's route overlaps measures' own.
+    # the busiest public route. No other app's route overlaps measures' own.
     path("", include("iptcare.measures.urls")),
     path("", include("iptcare.core.urls")),
     path("", include("iptcare.accounts.urls")),

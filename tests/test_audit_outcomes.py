@@ -351,3 +351,14 @@ def test_an_invalid_safety_alert_raises_rather_than_disappears(
     with pytest.raises(IntegrityError), transaction.atomic():
         alerts.raise_alerts(client=client_record, episode=episode, findings=[invalid])
     assert not Alert.objects.exists()
+
+
+def test_a_failure_names_fields_but_never_a_submitted_key_or_value() -> None:
+    from iptcare.access.policy import failure_reason
+    from iptcare.core.errors import InvalidInput
+
+    exc = InvalidInput(
+        "Unknown criteria: Maple Smith",
+        field_errors={"note": ["Required."], "Maple Smith 555-0100": ["Unknown."], "1": ["x"]},
+    )
+    assert failure_reason(exc) == "failed: InvalidInput (422); fields: 1, note, other"

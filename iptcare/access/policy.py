@@ -15,6 +15,7 @@ the actor's organisation or program scope.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -345,6 +346,8 @@ class Grant:
             scope = record.access_scope
             self.event["resource_type"] = scope.resource_type
             self.event["resource_id"] = scope.resource_id
+            if scope.client_id is not None:  # a new client's record names the client
+                self.event["client_id"] = scope.client_id
         if action is not None:
             self.event["action"] = action
 
@@ -352,13 +355,22 @@ class Grant:
 _current_write: ContextVar[Grant | None] = ContextVar("iptcare_current_write", default=None)
 
 
+# A field's name as the forms, schemas and services name them. Anything else in an error's field
+# names came from the request (the keys of a submitted mapping) and is not written to the trail.
+_FIELD_NAME = re.compile(r"(?=.{1,60}$)[a-z0-9][a-z0-9_]*(?:\.[a-z0-9_]+)*")
+
+
 def failure_reason(exc: BaseException) -> str:
     """What a failed write's event says of its error: the kind and the names of the fields it
-    concerns, never the submitted values (a message may quote them)."""
+    concerns, never the submitted values (a message may quote them, and a submitted mapping's
+    keys are values too: a name that is not shaped like a field's is written as "other")."""
     status = getattr(exc, "status", None)
     kind = type(exc).__name__ + (f" ({status})" if status else "")
-    fields = sorted(getattr(exc, "field_errors", None) or {})
-    return f"failed: {kind}" + (f"; fields: {', '.join(fields)}" if fields else "")
+    names = {
+        name if _FIELD_NAME.fullmatch(name) else "other"
+        for name in map(str, getattr(exc, "field_errors", None) or {})
+    }
+    return f"failed: {kind}" + (f"; fields: {', '.join(sorted(names))}" if names else "")
 
 
 @contextmanager
@@ -422,12 +434,14 @@ def writing(
             audit.record(**{**grant.event, "detail": grant.detail})
     except BaseException as exc:
         if not getattr(exc, "recorded", False):
+            # Writes nested in it were rolled back with it: not named, as if they had happened.
+            detail = {k: v for k, v in grant.detail.items() if k != "also"}
             audit.record_at_edge(
                 **{
                     **grant.event,
                     "outcome": Outcome.FAILURE,
                     "reason": failure_reason(exc),
-                    "detail": grant.detail,
+                    "detail": detail,
                 }
             )
         raise
