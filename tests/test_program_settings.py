@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 
 import pytest
 from django.test import Client as HttpClient
 
+from iptcare.access.policy import decide
+from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.audit.models import AuditEvent
 from iptcare.core.errors import Forbidden, InvalidInput
@@ -15,6 +19,18 @@ from iptcare.ipt.models import PhaseBoundaries
 from iptcare.measures.models import MeasureSettings
 from iptcare.measures.program_settings import measure_settings_update, not_on_track_session
 from iptcare.plans.models import PlanSettings
+from tests.helpers import last_audit_id
+
+SETTINGS = {
+    "initial_sessions": 4,
+    "termination_sessions": 2,
+    "review_interval_days": 60,
+    "not_on_track_session": 10,
+}
+
+
+def events_since(before: int) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(id__gt=before).order_by("id"))
 
 
 def test_admin_sets_program_settings(
@@ -40,14 +56,36 @@ def test_admin_sets_program_settings(
     assert (bounds.initial_sessions, bounds.termination_sessions) == (4, 2)
     assert PlanSettings.objects.get(program=northside).review_interval_days == 60
     assert MeasureSettings.objects.get(program=northside).not_on_track_session == 12
-    # The page's own decision, then one per setting saved.
+    # The page's save is one write, with one event.
     assert (
         AuditEvent.objects.filter(
             actor_id=alice.public_id, action="update", data_category="organisation"
         ).count()
-        == 4
+        == 1
     )
     assert http.get(url).context["form"].initial["not_on_track_session"] == 12
+
+
+def test_saving_the_settings_leaves_one_success_event(
+    alice: User, northside: Program, login_as: Callable[[User], HttpClient]
+) -> None:
+    http = login_as(alice)
+    url = f"/programs/{northside.public_id}/settings/"
+    before = last_audit_id()
+    assert http.post(url, SETTINGS).status_code == 302
+    # The page's read of the settings it showed is not a second event: the write names it.
+    (event,) = events_since(before)
+    decision = decide(
+        alice, Action.UPDATE, northside, DataCategory.ORGANISATION, Purpose.ADMINISTRATION
+    )
+    assert (event.action, event.outcome, event.data_category) == (
+        "update",
+        "success",
+        "organisation",
+    )
+    assert (event.actor_role, event.reason) == (decision.role, decision.reason)
+    assert (event.resource_type, event.resource_id) == ("program", str(northside.public_id))
+    assert event.detail["of"] == "program_settings"
 
 
 def test_bad_settings_get_field_errors_and_change_nothing(
@@ -81,7 +119,9 @@ def test_the_settings_page_saves_all_or_nothing(
 
     field = settings_views.ProgramSettingsForm.base_fields["not_on_track_session"]
     monkeypatch.setattr(field, "validators", [])
-    response = login_as(alice).post(
+    http = login_as(alice)
+    before = last_audit_id()
+    response = http.post(
         f"/programs/{northside.public_id}/settings/",
         {
             "initial_sessions": 4,
@@ -94,6 +134,11 @@ def test_the_settings_page_saves_all_or_nothing(
     assert "Between session 2 and 52." in response.content.decode()
     assert not PhaseBoundaries.objects.exists() and not PlanSettings.objects.exists()
     assert not MeasureSettings.objects.exists()
+    # One event: the write failed, naming the field and not the value refused.
+    (event,) = events_since(before)
+    assert (event.action, event.outcome) == ("update", "failure")
+    assert event.reason == "failed: InvalidInput (422); fields: not_on_track_session"
+    assert "80" not in event.reason and not re.search(r":\s*80\b", json.dumps(event.detail))
 
 
 def test_measure_settings_service_refuses_out_of_range_and_non_administrators(
@@ -118,19 +163,13 @@ def test_others_cannot_change_settings(
     northside: Program,
     login_as: Callable[[User], HttpClient],
 ) -> None:
-    http = login_as(request.getfixturevalue(persona))
+    actor: User = request.getfixturevalue(persona)
+    http = login_as(actor)
     url = f"/programs/{northside.public_id}/settings/"
     assert http.get(url).status_code == status
-    assert (
-        http.post(
-            url,
-            {
-                "initial_sessions": 4,
-                "termination_sessions": 2,
-                "review_interval_days": 60,
-                "not_on_track_session": 10,
-            },
-        ).status_code
-        == status
-    )
+    before = last_audit_id()
+    assert http.post(url, SETTINGS).status_code == status
+    (event,) = events_since(before)
+    assert (event.outcome, event.actor_id) == ("denied", actor.public_id)
     assert not PhaseBoundaries.objects.exists() and not MeasureSettings.objects.exists()
+    assert not PlanSettings.objects.exists()

@@ -1,7 +1,8 @@
 """Program settings that clinical apps read: IPT phase boundaries, the plan review interval and
 the not-on-track session.
 
-Administrators set them (the services ask the access policy: ORGANISATION update).
+Administrators set them: the page's save is one write (ORGANISATION update of the program),
+inside which each setting's service decides and writes its own part.
 """
 
 from __future__ import annotations
@@ -11,15 +12,14 @@ from uuid import UUID
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from iptcare.access.policy import authorize
+from iptcare.access.policy import authorize, writing
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
-from iptcare.core.errors import DomainError, NotFound
+from iptcare.core.errors import DomainError, Forbidden, NotFound
 from iptcare.core.models import Program
 from iptcare.ipt.models import PhaseBoundaries
 from iptcare.ipt.services import phase_boundaries_set
@@ -60,8 +60,9 @@ class ProgramSettingsForm(forms.Form):
 def program_settings(request: HttpRequest, program_id: UUID) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     program = Program.objects.select_related("organisation").filter(public_id=program_id).first()
-    if program is None or program.organisation_id != actor.organisation_id:
+    if program is None:
         raise NotFound("No such program.")
+    # Another organisation's program is refused here too ("not found"), and the refusal recorded.
     authorize(actor, Action.VIEW, program, DataCategory.ORGANISATION, Purpose.ADMINISTRATION)
     bounds = PhaseBoundaries.objects.filter(program=program).first()
     plan = PlanSettings.objects.filter(program=program).first()
@@ -75,13 +76,19 @@ def program_settings(request: HttpRequest, program_id: UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            # Decided (and a refusal audited) before the transaction, which would roll a
-            # refusal's event back; then one transaction, so the page saves all or nothing.
-            authorize(
-                actor, Action.UPDATE, program, DataCategory.ORGANISATION, Purpose.ADMINISTRATION
-            )
-            with transaction.atomic():
+            # One write: the page saves all or nothing, and its one event names each setting's
+            # own write (each service decides too, inside this one: ``writing``).
+            with writing(
+                actor,
+                Action.UPDATE,
+                program,
+                DataCategory.ORGANISATION,
+                Purpose.ADMINISTRATION,
+                detail={"of": "program_settings"},
+            ):
                 _save(actor, program, data)
+        except (Forbidden, NotFound):
+            raise
         except DomainError as exc:
             for field, errors in (exc.field_errors or {"__all__": [exc.message]}).items():
                 for error in errors:

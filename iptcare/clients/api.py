@@ -1,6 +1,7 @@
 """Clients, episodes of care, intake and diagnoses over the JSON API (mounted at /api/v1/).
 
-Same rules as the pages: selectors read (and audit), services write; errors are problem+json.
+Same rules as the pages: selectors read (and audit), services write (each write decided and
+recorded by its service, ``writing``); errors are problem+json.
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ def episodes_of_client(request: HttpRequest, client_id: UUID) -> list[s.EpisodeO
 )
 def episode_refer(request: HttpRequest, client_id: UUID, payload: s.EpisodeReferIn) -> Any:
     actor = _actor(request)
-    client = _clinical_client(actor, client_id, Action.VIEW)
+    client = _clinical_client(actor, client_id, Action.CREATE)
     program = _program(actor, payload.program) if payload.program else None
     episode = services.episode_refer(
         actor=actor,

@@ -277,7 +277,7 @@ def client_chart_clinical(
     """
     authorize(actor, Action.VIEW, client, DataCategory.CLINICAL_RECORD, purpose)
     episodes = list(
-        Episode.objects.filter(client=client)
+        Episode.objects.filter(client=client)  # type: ignore[no-redef]  # to_attr below
         .select_related("program", "primary_clinician")
         .prefetch_related(
             Prefetch(

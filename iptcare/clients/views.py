@@ -1,5 +1,7 @@
 """Pages of the clinical record. Reads through selectors, writes through services; every lookup
-by public UUID goes through the access policy first (refusals render via DomainErrorMiddleware)."""
+by public UUID goes through the access policy first (refusals render via DomainErrorMiddleware).
+A write is decided and recorded by its service (``writing``); a page that opens an empty form
+records nothing."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from iptcare.access.policy import authorize
+from iptcare.access.policy import check
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.clients import dsm5, services
@@ -109,8 +111,8 @@ def _creatable_programs(actor: User) -> list[Program]:
     if not programs:
         if actor.organisation is None:
             raise NotFound("No organisation.")
-        # Audit the refusal (or, for a role allowed but not assigned anywhere, refuse plainly).
-        authorize(
+        # Record the refusal (or, for a role allowed but not assigned anywhere, refuse plainly).
+        check(
             actor,
             Action.CREATE,
             actor.organisation,
@@ -193,8 +195,12 @@ def client_edit_page(request: HttpRequest, client_id: UUID) -> HttpResponse:
 @GET_POST
 def episode_refer_page(request: HttpRequest, client_id: UUID) -> HttpResponse:
     actor = _actor(request)
+    # The client the new episode belongs to: an empty form, nothing read from the record yet.
     client = client_get(
-        actor=actor, public_id=client_id, category=DataCategory.CLINICAL_RECORD, action=Action.VIEW
+        actor=actor,
+        public_id=client_id,
+        category=DataCategory.CLINICAL_RECORD,
+        action=Action.CREATE,
     )
     programs = programs_permitting(
         actor=actor, action=Action.CREATE, category=DataCategory.CLINICAL_RECORD

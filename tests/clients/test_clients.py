@@ -32,12 +32,13 @@ def test_create_numbers_clients_per_organisation(theo: User, northside: Program)
     b = services.client_create(actor=theo, program=northside, data=data(legal_given_name="Bram"))
     assert (a.record_number, b.record_number) == ("C-000001", "C-000002")
     assert a.organisation_id == northside.organisation_id
-    # The decision is about the program (the client does not exist yet); the result names it.
-    assert AuditEvent.objects.filter(
-        resource_id=str(northside.public_id), action=Action.CREATE, outcome="allowed"
-    ).exists()
+    # The decision is about the program (the client does not exist yet); the one event of the
+    # write names the client it registered.
+    assert not AuditEvent.objects.filter(resource_id=str(northside.public_id)).exists()
     success = AuditEvent.objects.get(client_id=a.public_id, action=Action.CREATE)
     assert success.outcome == "success" and success.data_category == DataCategory.DEMOGRAPHICS
+    assert (success.resource_type, success.resource_id) == ("client", str(a.public_id))
+    assert AuditEvent.objects.count() == 2  # one per registration
 
 
 def test_given_record_number_must_be_free(theo: User, northside: Program) -> None:

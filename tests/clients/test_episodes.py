@@ -18,6 +18,7 @@ from iptcare.clients.models import Client, Episode, EpisodeSubstance, RecordRevi
 from iptcare.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from iptcare.core.models import Program
 from tests.clients.conftest import REFERRED_ON, TODAY, admit, discharge
+from tests.helpers import last_audit_id
 
 S = EpisodeStatus
 
@@ -77,19 +78,22 @@ def test_transition(
 ) -> None:
     episode = in_state(source, theo, client_record, refer)
     expected = TABLE[(source, name)]
-    audit_before = AuditEvent.objects.filter(outcome="success").count()
+    before = last_audit_id()
     if expected is None:
         with pytest.raises(InvalidTransition) as exc:
             do(name, theo, episode)
         assert exc.value.status == 409 and source in exc.value.message.lower()
         stored = Episode.objects.get(pk=episode.pk)
         assert (stored.status, stored.version) == (source, episode.version)
-        assert AuditEvent.objects.filter(outcome="success").count() == audit_before
+        # Nothing written; one event says the write failed, and why (the fields, no values).
+        (failure,) = AuditEvent.objects.filter(id__gt=before)
+        assert failure.outcome == "failure" and failure.resource_id == str(episode.public_id)
+        assert failure.reason == "failed: InvalidTransition (409); fields: status"
     else:
         result = do(name, theo, episode)
         assert result.status == expected and result.version == episode.version + 1
-        event = AuditEvent.objects.filter(outcome="success").order_by("-id").first()
-        assert event is not None
+        (event,) = AuditEvent.objects.filter(id__gt=before)
+        assert event.outcome == "success"
         assert event.detail["transition"] == name and event.detail["to"] == expected
         assert event.data_category == "clinical_record" and event.action == "update"
         assert RecordRevision.objects.filter(

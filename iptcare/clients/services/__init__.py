@@ -1,9 +1,10 @@
 """Every write to clients, episodes of care, intake assessments and diagnoses.
 
-Shape (STYLE.md): keyword-only, ``actor`` required. The access decision is taken (and audited)
-before the write transaction, so that a refusal's audit event survives; the change itself, its
-history row (``RecordRevision``) and its SUCCESS audit event commit together in one
-``transaction.atomic``. Bad input raises a ``DomainError`` with field errors and changes nothing.
+Shape (STYLE.md): keyword-only, ``actor`` required, one ``writing`` block per write: the access
+decision first (a refusal is recorded and raised before any input is looked at), then one
+transaction that validates, changes the record, keeps its history row (``RecordRevision``) and
+ends with the write's one audit event. Bad input raises a ``DomainError`` with field errors,
+changes nothing and leaves one failure event naming the fields (never their values).
 """
 
 from iptcare.clients.services.clients import (

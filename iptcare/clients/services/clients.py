@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from iptcare.access.policy import authorize, decide
+from iptcare.access.policy import decide, writing
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.clients.errors import DuplicateClientWarning
@@ -16,7 +16,6 @@ from iptcare.clients.models import (
     Client,
 )
 from iptcare.clients.services._common import (
-    audit_success,
     full_clean_or_raise,
     lock_version,
     snapshot,
@@ -120,41 +119,55 @@ def client_create(
     confirm_duplicate: bool = False,
 ) -> Client:
     """Register a client in ``program``. Same legal name and date of birth as an existing client
-    of the organisation → ``DuplicateClientWarning`` unless ``confirm_duplicate``."""
-    authorize(actor, Action.CREATE, program, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT)
-    values = _client_data(data)
-    given_number = bool(values.get("record_number"))
-    client = Client(organisation_id=program.organisation_id, program=program, **values)
-    client.organisation = program.organisation
-    if given_number:
-        _check_record_number_free(client)
-    else:
-        client.record_number = "C-000000"  # placeholder for validation; numbered under the lock
-    # The (organisation, record_number) constraint is checked above and by the database.
-    full_clean_or_raise(client, exclude=["organisation", "program"])
+    of the organisation → ``DuplicateClientWarning`` unless ``confirm_duplicate``.
+
+    The decision is about the program (the client does not exist yet); the write's event names
+    the client it registered."""
+    with writing(
+        actor,
+        Action.CREATE,
+        program,
+        DataCategory.DEMOGRAPHICS,
+        Purpose.TREATMENT,
+        detail={"confirmed_duplicate": confirm_duplicate},
+    ) as grant:
+        values = _client_data(data)
+        given_number = bool(values.get("record_number"))
+        client = Client(organisation_id=program.organisation_id, program=program, **values)
+        client.organisation = program.organisation
+        if given_number:
+            _check_record_number_free(client)
+        else:
+            client.record_number = "C-000000"  # placeholder for validation; numbered under the lock
+        # The (organisation, record_number) constraint is checked above and by the database.
+        full_clean_or_raise(client, exclude=["organisation", "program"])
+        # Serialise client registration per organisation: the duplicate check and the record
+        # number must see every committed client (PostgreSQL row lock; SQLite transactions
+        # already take the write lock at BEGIN).
+        Organisation.objects.select_for_update().filter(pk=program.organisation_id).first()
+        if not confirm_duplicate:
+            visible, hidden = _duplicates(actor=actor, client=client)
+            if visible or hidden:
+                raise _duplicate_warning(visible, hidden)
+        _save_numbered(client, given_number=given_number)
+        grant.record_as(client)
+        # The event is about the new client's record too (its client column), not only the
+        # program the decision was about.
+        grant.event["client_id"] = client.public_id
+    return client
+
+
+def _save_numbered(client: Client, *, given_number: bool) -> None:
+    """Save the new ``client``, numbering it unless the number was given: a number taken in the
+    meantime (the database's constraint) is retried with the next one, each attempt in a
+    savepoint so that the write's transaction survives the refused insert."""
     for attempt in range(_RECORD_NUMBER_RETRIES):
+        if not given_number:
+            client.record_number = next_record_number(client.organisation_id)
         try:
             with transaction.atomic():
-                # Serialise client registration per organisation: the duplicate check and the
-                # record number must see every committed client (PostgreSQL row lock; SQLite
-                # transactions already take the write lock at BEGIN).
-                Organisation.objects.select_for_update().filter(pk=program.organisation_id).first()
-                if not confirm_duplicate:
-                    visible, hidden = _duplicates(actor=actor, client=client)
-                    if visible or hidden:
-                        raise _duplicate_warning(visible, hidden)
-                if not given_number:
-                    client.record_number = next_record_number(program.organisation_id)
                 client.save()
-                audit_success(
-                    actor=actor,
-                    action=Action.CREATE,
-                    scope=client.access_scope,
-                    category=DataCategory.DEMOGRAPHICS,
-                    reason="client registered",
-                    detail={"confirmed_duplicate": confirm_duplicate},
-                )
-            return client
+            return
         except IntegrityError as exc:
             client.pk = None
             if given_number or attempt == _RECORD_NUMBER_RETRIES - 1:
@@ -162,7 +175,6 @@ def client_create(
                     "This record number is already in use.",
                     field_errors={"record_number": ["This record number is already in use."]},
                 ) from exc
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _duplicate_warning(visible: list[Client], hidden: int) -> DuplicateClientWarning:
@@ -190,12 +202,13 @@ def _duplicate_warning(visible: list[Client], hidden: int) -> DuplicateClientWar
 
 def client_update(*, actor: User, client: Client, version: int, data: Mapping[str, Any]) -> Client:
     """Change a client's identity or contact fields. A stale ``version`` → ``Conflict``."""
-    authorize(actor, Action.UPDATE, client, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT)
-    values = _client_data(data)
-    if "record_number" in values and not values["record_number"]:
-        values.pop("record_number")
-    try:
-        with transaction.atomic():
+    with writing(
+        actor, Action.UPDATE, client, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT
+    ) as grant:
+        values = _client_data(data)
+        if "record_number" in values and not values["record_number"]:
+            values.pop("record_number")
+        try:
             locked = lock_version(Client, client.pk, version, "client")
             locked.organisation = client.organisation
             snapshot(actor=actor, instance=locked, client=locked)
@@ -207,17 +220,11 @@ def client_update(*, actor: User, client: Client, version: int, data: Mapping[st
             full_clean_or_raise(locked, exclude=["organisation", "program"])
             locked.version += 1
             locked.save()
-            audit_success(
-                actor=actor,
-                action=Action.UPDATE,
-                scope=locked.access_scope,
-                category=DataCategory.DEMOGRAPHICS,
-                reason="client details changed",
-                detail={"fields": changed, "version": locked.version},
-            )
-    except IntegrityError as exc:
-        raise InvalidInput(
-            "This record number is already in use.",
-            field_errors={"record_number": ["This record number is already in use."]},
-        ) from exc
+        except IntegrityError as exc:  # a concurrent change took the record number
+            raise InvalidInput(
+                "This record number is already in use.",
+                field_errors={"record_number": ["This record number is already in use."]},
+            ) from exc
+        # The names of the fields changed, never their values.
+        grant.detail.update({"fields": changed, "version": locked.version})
     return locked

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
-from iptcare.access.policy import authorize
+from iptcare.access.policy import Grant, writing
 from iptcare.access.scope import ResourceScope
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
@@ -23,7 +24,6 @@ from iptcare.clients.models import (
     EpisodeSubstance,
 )
 from iptcare.clients.services._common import (
-    audit_success,
     full_clean_or_raise,
     lock_version,
     snapshot,
@@ -70,10 +70,12 @@ class _At:
     access_scope: ResourceScope
 
 
-def _episode_scope(*, organisation_id: int, program: Program, client: Client) -> ResourceScope:
+def _episode_scope(*, program: Program, client: Client) -> ResourceScope:
+    """Where a new episode of ``client`` in ``program`` will live (the client's organisation:
+    a program of another one is refused as bad input inside the write)."""
     return ResourceScope(
-        organisation_id=organisation_id,
-        organisation_public_id=program.organisation.public_id,
+        organisation_id=client.organisation_id,
+        organisation_public_id=client.organisation.public_id,
         program_id=program.pk,
         resource_type="episode",
         resource_id="",
@@ -92,32 +94,38 @@ def episode_refer(
 ) -> Episode:
     """Open an episode (status referred) in ``program`` (default: the client's program)."""
     program = program or client.program
-    if program.organisation_id != client.organisation_id:
-        raise InvalidInput(
-            "The program belongs to another organisation.",
-            field_errors={"program": ["Choose a program of this organisation."]},
+    scope = _episode_scope(program=program, client=client)
+    with writing(
+        actor,
+        Action.CREATE,
+        _At(scope),
+        DataCategory.CLINICAL_RECORD,
+        Purpose.TREATMENT,
+        detail={"transition": "refer"},
+    ) as grant:
+        if program.organisation_id != client.organisation_id:
+            raise InvalidInput(
+                "The program belongs to another organisation.",
+                field_errors={"program": ["Choose a program of this organisation."]},
+            )
+        _check_clinician(primary_clinician, program)
+        episode = Episode(
+            organisation_id=client.organisation_id,
+            program=program,
+            client=client,
+            status=EpisodeStatus.REFERRED,
+            referral_date=referral_date,
+            referral_source=referral_source or "",
+            primary_clinician=primary_clinician,
         )
-    scope = _episode_scope(organisation_id=client.organisation_id, program=program, client=client)
-    authorize(actor, Action.CREATE, _At(scope), DataCategory.CLINICAL_RECORD, Purpose.TREATMENT)
-    _check_clinician(primary_clinician, program)
-    episode = Episode(
-        organisation_id=client.organisation_id,
-        program=program,
-        client=client,
-        status=EpisodeStatus.REFERRED,
-        referral_date=referral_date,
-        referral_source=referral_source or "",
-        primary_clinician=primary_clinician,
-    )
-    episode.organisation = client.organisation
-    if referral_date and referral_date > timezone.localdate():
-        raise InvalidInput(
-            "The referral date is in the future.",
-            field_errors={"referral_date": ["Enter a date that is not in the future."]},
-        )
-    full_clean_or_raise(episode, exclude=["organisation", "program", "client"])
-    try:
-        with transaction.atomic():
+        episode.organisation = client.organisation
+        if referral_date and referral_date > timezone.localdate():
+            raise InvalidInput(
+                "The referral date is in the future.",
+                field_errors={"referral_date": ["Enter a date that is not in the future."]},
+            )
+        full_clean_or_raise(episode, exclude=["organisation", "program", "client"])
+        try:
             Client.objects.select_for_update().filter(pk=client.pk).first()
             if Episode.objects.filter(
                 client=client, program=program, status__in=[S.REFERRED, S.ADMITTED]
@@ -127,18 +135,13 @@ def episode_refer(
                     field_errors={"program": ["An open episode exists in this program."]},
                 )
             episode.save()
-            audit_success(
-                actor=actor,
-                action=Action.CREATE,
-                scope=episode.access_scope,
-                reason="episode referred",
-                detail={"transition": "refer", "to": S.REFERRED},
-            )
-    except IntegrityError as exc:  # a concurrent referral won the race (the DB constraint)
-        raise InvalidTransition(
-            f"{client.display_name} already has an open episode in {program.name}.",
-            field_errors={"program": ["An open episode exists in this program."]},
-        ) from exc
+        except IntegrityError as exc:  # a concurrent referral won the race (the DB constraint)
+            raise InvalidTransition(
+                f"{client.display_name} already has an open episode in {program.name}.",
+                field_errors={"program": ["An open episode exists in this program."]},
+            ) from exc
+        grant.record_as(episode)
+        grant.detail["to"] = S.REFERRED
     return episode
 
 
@@ -152,9 +155,23 @@ def _check_clinician(clinician: User | None, program: Program) -> None:
         )
 
 
+def _writing_transition(actor: User, episode: Episode, name: str) -> AbstractContextManager[Grant]:
+    """The write of one transition of TRANSITIONS (``writing``: the decision, then one
+    transaction and its one event)."""
+    return writing(
+        actor,
+        Action.UPDATE,
+        episode,
+        DataCategory.CLINICAL_RECORD,
+        Purpose.TREATMENT,
+        detail={"transition": name},
+    )
+
+
 def _transition(
     *,
     actor: User,
+    grant: Grant,
     episode: Episode,
     version: int,
     name: str,
@@ -162,31 +179,26 @@ def _transition(
     detail: dict[str, Any] | None = None,
     after_save: Callable[[Episode], None] | None = None,
 ) -> Episode:
-    """Run one transition of TRANSITIONS under a row lock. The caller has authorised."""
-    with transaction.atomic():
-        locked = lock_version(Episode, episode.pk, version, "episode")
-        locked.organisation, locked.client, locked.program = (
-            episode.organisation,
-            episode.client,
-            episode.program,
-        )
-        source = locked.status
-        target = _check_transition(locked, name)
-        snapshot(actor=actor, instance=locked, client=episode.client)
-        apply(locked)
-        locked.status = target
-        full_clean_or_raise(locked, exclude=["organisation", "program", "client"])
-        locked.version += 1
-        locked.save()
-        if after_save is not None:
-            after_save(locked)
-        audit_success(
-            actor=actor,
-            action=Action.UPDATE,
-            scope=locked.access_scope,
-            reason=f"episode {name}",
-            detail={"transition": name, "from": source, "to": target, **(detail or {})},
-        )
+    """Run one transition of TRANSITIONS under a row lock, inside its write (``grant``).
+    ``detail`` is added to the write's event once the transition is done (so a value that
+    failed validation never reaches a failure's event)."""
+    locked = lock_version(Episode, episode.pk, version, "episode")
+    locked.organisation, locked.client, locked.program = (
+        episode.organisation,
+        episode.client,
+        episode.program,
+    )
+    source = locked.status
+    target = _check_transition(locked, name)
+    snapshot(actor=actor, instance=locked, client=episode.client)
+    apply(locked)
+    locked.status = target
+    full_clean_or_raise(locked, exclude=["organisation", "program", "client"])
+    locked.version += 1
+    locked.save()
+    if after_save is not None:
+        after_save(locked)
+    grant.detail.update({"from": source, "to": target, **(detail or {})})
     return locked
 
 
@@ -233,20 +245,6 @@ def episode_admit(
     primary_clinician: User | None = None,
 ) -> Episode:
     """referred → admitted, with the TEDS admission items."""
-    authorize(actor, Action.UPDATE, episode, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT)
-    items = _validate_substances(substances)
-    errors: dict[str, list[str]] = {}
-    if admission_date is None:
-        errors["admission_date"] = ["Enter the admission date."]
-    elif admission_date < episode.referral_date:
-        errors["admission_date"] = ["The admission date is before the referral date."]
-    elif admission_date > timezone.localdate():
-        errors["admission_date"] = ["Enter a date that is not in the future."]
-    if not level_of_care:
-        errors["level_of_care"] = ["Choose the level of care."]
-    if errors and episode.status == S.REFERRED:
-        raise InvalidInput("Please correct the admission details.", field_errors=errors)
-    _check_clinician(primary_clinician, episode.program)
 
     def apply(e: Episode) -> None:
         e.admission_date = admission_date
@@ -258,31 +256,48 @@ def episode_admit(
         if primary_clinician is not None:
             e.primary_clinician = primary_clinician
 
-    def add_substances(e: Episode) -> None:
-        EpisodeSubstance.objects.filter(episode=e).delete()
-        EpisodeSubstance.objects.bulk_create(
-            [
-                EpisodeSubstance(
-                    episode=e,
-                    rank=s.rank,
-                    substance=s.substance,
-                    route=s.route,
-                    frequency=s.frequency,
-                    age_of_first_use=s.age_of_first_use,
-                )
-                for s in items
-            ]
-        )
+    with _writing_transition(actor, episode, "admit") as grant:
+        items = _validate_substances(substances)
+        errors: dict[str, list[str]] = {}
+        if admission_date is None:
+            errors["admission_date"] = ["Enter the admission date."]
+        elif admission_date < episode.referral_date:
+            errors["admission_date"] = ["The admission date is before the referral date."]
+        elif admission_date > timezone.localdate():
+            errors["admission_date"] = ["Enter a date that is not in the future."]
+        if not level_of_care:
+            errors["level_of_care"] = ["Choose the level of care."]
+        if errors and episode.status == S.REFERRED:
+            raise InvalidInput("Please correct the admission details.", field_errors=errors)
+        _check_clinician(primary_clinician, episode.program)
 
-    return _transition(
-        actor=actor,
-        episode=episode,
-        version=version,
-        name="admit",
-        apply=apply,
-        after_save=add_substances,
-        detail={"level_of_care": level_of_care},
-    )
+        def add_substances(e: Episode) -> None:
+            EpisodeSubstance.objects.filter(episode=e).delete()
+            EpisodeSubstance.objects.bulk_create(
+                [
+                    EpisodeSubstance(
+                        episode=e,
+                        rank=s.rank,
+                        substance=s.substance,
+                        route=s.route,
+                        frequency=s.frequency,
+                        age_of_first_use=s.age_of_first_use,
+                    )
+                    for s in items
+                ]
+            )
+
+        admitted = _transition(
+            actor=actor,
+            grant=grant,
+            episode=episode,
+            version=version,
+            name="admit",
+            apply=apply,
+            after_save=add_substances,
+            detail={"level_of_care": level_of_care},
+        )
+    return admitted
 
 
 def episode_discharge(
@@ -295,7 +310,6 @@ def episode_discharge(
     discharge_note: str = "",
 ) -> Episode:
     """admitted → discharged. The date may not precede admission; a reason is required."""
-    authorize(actor, Action.UPDATE, episode, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT)
 
     def apply(e: Episode) -> None:
         errors: dict[str, list[str]] = {}
@@ -316,21 +330,28 @@ def episode_discharge(
         e.discharge_reason = discharge_reason
         e.discharge_note = discharge_note or ""
 
-    return _transition(
-        actor=actor,
-        episode=episode,
-        version=version,
-        name="discharge",
-        apply=apply,
-        detail={"discharge_reason": discharge_reason},
-    )
+    with _writing_transition(actor, episode, "discharge") as grant:
+        discharged = _transition(
+            actor=actor,
+            grant=grant,
+            episode=episode,
+            version=version,
+            name="discharge",
+            apply=apply,
+            detail={"discharge_reason": discharge_reason},
+        )
+    return discharged
 
 
 def episode_cancel(*, actor: User, episode: Episode, version: int, reason: str = "") -> Episode:
-    """referred → cancelled: a referral that never started."""
-    authorize(actor, Action.UPDATE, episode, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT)
+    """referred → cancelled: a referral that never started. (The reason is free text: it is
+    kept in the record, not in the audit event.)"""
 
     def apply(e: Episode) -> None:
         e.cancel_reason = (reason or "").strip()[:500]
 
-    return _transition(actor=actor, episode=episode, version=version, name="cancel", apply=apply)
+    with _writing_transition(actor, episode, "cancel") as grant:
+        cancelled = _transition(
+            actor=actor, grant=grant, episode=episode, version=version, name="cancel", apply=apply
+        )
+    return cancelled

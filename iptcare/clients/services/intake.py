@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
-from iptcare.access.policy import authorize
+from iptcare.access.policy import writing
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.clients import dsm5
@@ -24,7 +23,6 @@ from iptcare.clients.models import (
     SudAssessment,
 )
 from iptcare.clients.services._common import (
-    audit_success,
     full_clean_or_raise,
     lock_version,
     snapshot,
@@ -52,45 +50,48 @@ def sud_assessment_create(
     notes: str = "",
 ) -> SudAssessment:
     """Record a DSM-5 checklist; the count, severity and proposed ICD-10-CM code are computed."""
-    authorize(actor, Action.CREATE, episode, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT)
-    unknown = sorted(set(answers) - set(dsm5.CRITERION_FIELDS))
-    if unknown:
-        raise InvalidInput(
-            "Unknown criteria.", field_errors={k: ["Not a DSM-5 criterion."] for k in unknown}
+    with writing(
+        actor,
+        Action.CREATE,
+        episode,
+        DataCategory.CLINICAL_RECORD,
+        Purpose.TREATMENT,
+        detail={"episode": str(episode.public_id)},
+    ) as grant:
+        unknown = sorted(set(answers) - set(dsm5.CRITERION_FIELDS))
+        if unknown:
+            raise InvalidInput(
+                "Unknown criteria.", field_errors={k: ["Not a DSM-5 criterion."] for k in unknown}
+            )
+        if substance_class not in SubstanceClass.values:
+            raise InvalidInput(
+                "Choose a substance class.",
+                field_errors={"substance_class": ["Choose a substance class."]},
+            )
+        _require_open(episode)
+        count = dsm5.criteria_count(answers, taken_as_prescribed=taken_as_prescribed)
+        severity = dsm5.severity_for(count)
+        code = proposed_code(substance_class, severity)
+        assessment = SudAssessment(
+            organisation=episode.organisation,
+            client=episode.client,
+            episode=episode,
+            substance_class=substance_class,
+            taken_as_prescribed=taken_as_prescribed,
+            criteria_count=count,
+            severity=severity,
+            proposed_code=code.code if code else "",
+            notes=notes or "",
+            assessed_by=actor,
+            assessed_at=timezone.now(),
+            **{name: bool(answers.get(name)) for name in dsm5.CRITERION_FIELDS},
         )
-    if substance_class not in SubstanceClass.values:
-        raise InvalidInput(
-            "Choose a substance class.",
-            field_errors={"substance_class": ["Choose a substance class."]},
+        full_clean_or_raise(
+            assessment, exclude=["organisation", "client", "episode", "assessed_by"]
         )
-    _require_open(episode)
-    count = dsm5.criteria_count(answers, taken_as_prescribed=taken_as_prescribed)
-    severity = dsm5.severity_for(count)
-    code = proposed_code(substance_class, severity)
-    assessment = SudAssessment(
-        organisation=episode.organisation,
-        client=episode.client,
-        episode=episode,
-        substance_class=substance_class,
-        taken_as_prescribed=taken_as_prescribed,
-        criteria_count=count,
-        severity=severity,
-        proposed_code=code.code if code else "",
-        notes=notes or "",
-        assessed_by=actor,
-        assessed_at=timezone.now(),
-        **{name: bool(answers.get(name)) for name in dsm5.CRITERION_FIELDS},
-    )
-    full_clean_or_raise(assessment, exclude=["organisation", "client", "episode", "assessed_by"])
-    with transaction.atomic():
         assessment.save()
-        audit_success(
-            actor=actor,
-            action=Action.CREATE,
-            scope=assessment.access_scope,
-            reason="DSM-5 SUD checklist recorded",
-            detail={"episode": str(episode.public_id), "count": count, "severity": severity},
-        )
+        grant.record_as(assessment)
+        grant.detail.update({"count": count, "severity": severity})
     return assessment
 
 
@@ -103,59 +104,59 @@ def diagnosis_confirm(
     override_reason: str = "",
 ) -> Diagnosis:
     """Confirm the assessment's proposed code, or override it with another code and a reason."""
-    authorize(
-        actor, Action.CREATE, assessment.episode, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT
-    )
-    proposal = proposed_code(assessment.substance_class, assessment.severity)
-    code = (code or "").strip().upper()
-    errors: dict[str, list[str]] = {}
-    if not code or (proposal is not None and code == proposal.code):
-        if proposal is None:
-            raise InvalidInput(
-                "The checklist does not meet the DSM-5 threshold: enter a code and a reason.",
-                field_errors={"code": ["No code is proposed below two criteria."]},
+    with writing(
+        actor,
+        Action.CREATE,
+        assessment.episode,
+        DataCategory.CLINICAL_RECORD,
+        Purpose.TREATMENT,
+        detail={"assessment": str(assessment.public_id)},
+    ) as grant:
+        proposal = proposed_code(assessment.substance_class, assessment.severity)
+        code = (code or "").strip().upper()
+        errors: dict[str, list[str]] = {}
+        if not code or (proposal is not None and code == proposal.code):
+            if proposal is None:
+                raise InvalidInput(
+                    "The checklist does not meet the DSM-5 threshold: enter a code and a reason.",
+                    field_errors={"code": ["No code is proposed below two criteria."]},
+                )
+            code, description, override_reason = proposal.code, proposal.description, ""
+        else:
+            if not ICD10CM_RE.match(code):
+                errors["code"] = ["Enter an ICD-10-CM code such as F11.20."]
+            if not (override_reason or "").strip():
+                errors["override_reason"] = ["Say why the proposed code is overridden."]
+            if not (description or "").strip():
+                errors["description"] = ["Describe the diagnosis."]
+            if errors:
+                raise InvalidInput("Please correct the diagnosis.", field_errors=errors)
+        if assessment.diagnoses.filter(entered_in_error=False).exists():
+            raise InvalidTransition(
+                "This assessment already has a confirmed diagnosis.",
+                field_errors={"code": ["Already confirmed."]},
             )
-        code, description, override_reason = proposal.code, proposal.description, ""
-    else:
-        if not ICD10CM_RE.match(code):
-            errors["code"] = ["Enter an ICD-10-CM code such as F11.20."]
-        if not (override_reason or "").strip():
-            errors["override_reason"] = ["Say why the proposed code is overridden."]
-        if not (description or "").strip():
-            errors["description"] = ["Describe the diagnosis."]
-        if errors:
-            raise InvalidInput("Please correct the diagnosis.", field_errors=errors)
-    if assessment.diagnoses.filter(entered_in_error=False).exists():
-        raise InvalidTransition(
-            "This assessment already has a confirmed diagnosis.",
-            field_errors={"code": ["Already confirmed."]},
+        diagnosis = Diagnosis(
+            organisation=assessment.organisation,
+            client=assessment.client,
+            episode=assessment.episode,
+            code=code,
+            description=description.strip(),
+            kind=DiagnosisKind.SUBSTANCE_USE,
+            source_assessment=assessment,
+            proposed_code=(proposal.code if proposal else "") if override_reason else "",
+            override_reason=(override_reason or "").strip(),
+            confirmed_by=actor,
+            confirmed_at=timezone.now(),
         )
-    diagnosis = Diagnosis(
-        organisation=assessment.organisation,
-        client=assessment.client,
-        episode=assessment.episode,
-        code=code,
-        description=description.strip(),
-        kind=DiagnosisKind.SUBSTANCE_USE,
-        source_assessment=assessment,
-        proposed_code=(proposal.code if proposal else "") if override_reason else "",
-        override_reason=(override_reason or "").strip(),
-        confirmed_by=actor,
-        confirmed_at=timezone.now(),
-    )
-    full_clean_or_raise(
-        diagnosis,
-        exclude=["organisation", "client", "episode", "source_assessment", "confirmed_by"],
-    )
-    with transaction.atomic():
+        full_clean_or_raise(
+            diagnosis,
+            exclude=["organisation", "client", "episode", "source_assessment", "confirmed_by"],
+        )
         diagnosis.save()
-        audit_success(
-            actor=actor,
-            action=Action.CREATE,
-            scope=diagnosis.access_scope,
-            reason="diagnosis confirmed" + (" (override)" if override_reason else ""),
-            detail={"assessment": str(assessment.public_id)},
-        )
+        grant.record_as(diagnosis)
+        # Whether the proposed code was overridden (the reason itself stays in the record).
+        grant.detail["override"] = bool(override_reason)
     return diagnosis
 
 
@@ -167,47 +168,49 @@ def diagnosis_add(
     description: str,
     episode: Episode | None = None,
 ) -> Diagnosis:
-    """A co-occurring diagnosis entered by ICD-10-CM code and text."""
-    if episode is not None and episode.client_id != client.pk:
-        raise InvalidInput(
-            "The episode belongs to another client.",
-            field_errors={"episode": ["Choose an episode of this client."]},
+    """A co-occurring diagnosis entered by ICD-10-CM code and text.
+
+    Decided on the episode it is entered in (its program), or on the client; an episode of
+    another client is bad input, decided (and recorded) as a diagnosis of ``client``."""
+    own_episode = episode if episode is not None and episode.client_id == client.pk else None
+    target: Any = own_episode if own_episode is not None else client
+    with writing(
+        actor, Action.CREATE, target, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT
+    ) as grant:
+        if episode is not None and own_episode is None:
+            raise InvalidInput(
+                "The episode belongs to another client.",
+                field_errors={"episode": ["Choose an episode of this client."]},
+            )
+        diagnosis = Diagnosis(
+            organisation=client.organisation,
+            client=client,
+            episode=episode,
+            code=(code or "").strip().upper(),
+            description=(description or "").strip(),
+            kind=DiagnosisKind.CO_OCCURRING,
+            confirmed_by=actor,
+            confirmed_at=timezone.now(),
         )
-    target: Any = episode if episode is not None else client
-    authorize(actor, Action.CREATE, target, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT)
-    diagnosis = Diagnosis(
-        organisation=client.organisation,
-        client=client,
-        episode=episode,
-        code=(code or "").strip().upper(),
-        description=(description or "").strip(),
-        kind=DiagnosisKind.CO_OCCURRING,
-        confirmed_by=actor,
-        confirmed_at=timezone.now(),
-    )
-    full_clean_or_raise(diagnosis, exclude=["organisation", "client", "episode", "confirmed_by"])
-    with transaction.atomic():
+        full_clean_or_raise(
+            diagnosis, exclude=["organisation", "client", "episode", "confirmed_by"]
+        )
         diagnosis.save()
-        audit_success(
-            actor=actor,
-            action=Action.CREATE,
-            scope=diagnosis.access_scope,
-            reason="co-occurring diagnosis added",
-        )
+        grant.record_as(diagnosis)
     return diagnosis
 
 
 def diagnosis_mark_entered_in_error(
     *, actor: User, diagnosis: Diagnosis, version: int, reason: str
 ) -> Diagnosis:
-    """Mark a diagnosis entered in error (it stays in the record, struck through)."""
-    authorize(actor, Action.UPDATE, diagnosis, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT)
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput(
-            "Give a reason.", field_errors={"reason": ["Say why it was entered in error."]}
-        )
-    with transaction.atomic():
+    """Mark a diagnosis entered in error (it stays in the record, struck through). The reason is
+    free text: kept in the record, not in the audit event."""
+    with writing(actor, Action.UPDATE, diagnosis, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT):
+        reason = (reason or "").strip()
+        if not reason:
+            raise InvalidInput(
+                "Give a reason.", field_errors={"reason": ["Say why it was entered in error."]}
+            )
         locked = lock_version(Diagnosis, diagnosis.pk, version, "diagnosis")
         if locked.entered_in_error:
             raise InvalidTransition(
@@ -225,12 +228,6 @@ def diagnosis_mark_entered_in_error(
         locked.entered_in_error_at = timezone.now()
         locked.version += 1
         locked.save()
-        audit_success(
-            actor=actor,
-            action=Action.UPDATE,
-            scope=locked.access_scope,
-            reason="diagnosis marked entered in error",
-        )
     return locked
 
 
@@ -244,45 +241,43 @@ def asam_assessment_create(
     notes: str = "",
 ) -> AsamAssessment:
     """Six dimension ratings (0-4) and the level of care the clinician chose (not computed)."""
-    authorize(actor, Action.CREATE, episode, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT)
-    prefixes = [p for p, _ in ASAM_DIMENSIONS]
-    unknown = sorted(set(ratings) - set(prefixes)) + sorted(
-        set(dimension_notes or {}) - set(prefixes)
-    )
-    if unknown:
-        raise InvalidInput(
-            "Unknown ASAM dimensions.",
-            field_errors={k: ["Not an ASAM dimension (d1-d6)."] for k in unknown},
+    with writing(
+        actor, Action.CREATE, episode, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT
+    ) as grant:
+        prefixes = [p for p, _ in ASAM_DIMENSIONS]
+        unknown = sorted(set(ratings) - set(prefixes)) + sorted(
+            set(dimension_notes or {}) - set(prefixes)
         )
-    missing = [p for p in prefixes if ratings.get(p) is None]
-    if missing:
-        raise InvalidInput(
-            "Rate every dimension.",
-            field_errors={f"{p}_rating": ["Rate this dimension (0-4)."] for p in missing},
+        if unknown:
+            raise InvalidInput(
+                "Unknown ASAM dimensions.",
+                field_errors={k: ["Not an ASAM dimension (d1-d6)."] for k in unknown},
+            )
+        missing = [p for p in prefixes if ratings.get(p) is None]
+        if missing:
+            raise InvalidInput(
+                "Rate every dimension.",
+                field_errors={f"{p}_rating": ["Rate this dimension (0-4)."] for p in missing},
+            )
+        _require_open(episode)
+        fields: dict[str, Any] = {}
+        for p in prefixes:
+            fields[f"{p}_rating"] = ratings[p]
+            fields[f"{p}_notes"] = (dimension_notes or {}).get(p, "") or ""
+        assessment = AsamAssessment(
+            organisation=episode.organisation,
+            client=episode.client,
+            episode=episode,
+            level_of_care=level_of_care or "",
+            notes=notes or "",
+            assessed_by=actor,
+            assessed_at=timezone.now(),
+            **fields,
         )
-    _require_open(episode)
-    fields: dict[str, Any] = {}
-    for p in prefixes:
-        fields[f"{p}_rating"] = ratings[p]
-        fields[f"{p}_notes"] = (dimension_notes or {}).get(p, "") or ""
-    assessment = AsamAssessment(
-        organisation=episode.organisation,
-        client=episode.client,
-        episode=episode,
-        level_of_care=level_of_care or "",
-        notes=notes or "",
-        assessed_by=actor,
-        assessed_at=timezone.now(),
-        **fields,
-    )
-    full_clean_or_raise(assessment, exclude=["organisation", "client", "episode", "assessed_by"])
-    with transaction.atomic():
+        full_clean_or_raise(
+            assessment, exclude=["organisation", "client", "episode", "assessed_by"]
+        )
         assessment.save()
-        audit_success(
-            actor=actor,
-            action=Action.CREATE,
-            scope=assessment.access_scope,
-            reason="ASAM assessment recorded",
-            detail={"level_of_care": level_of_care},
-        )
+        grant.record_as(assessment)
+        grant.detail["level_of_care"] = level_of_care
     return assessment
