@@ -431,19 +431,18 @@ def writing(
     try:
         with transaction.atomic(durable=True):
             yield grant
-            audit.record(**{**grant.event, "detail": grant.detail})
+            done: EventFields = {**grant.event, "detail": grant.detail}
+            audit.record(**done)
     except BaseException as exc:
         if not getattr(exc, "recorded", False):
-            # Writes nested in it were rolled back with it: not named, as if they had happened.
-            detail = {k: v for k, v in grant.detail.items() if k != "also"}
-            audit.record_at_edge(
-                **{
-                    **grant.event,
-                    "outcome": Outcome.FAILURE,
-                    "reason": failure_reason(exc),
-                    "detail": detail,
-                }
-            )
+            failed: EventFields = {
+                **grant.event,
+                "outcome": Outcome.FAILURE,
+                "reason": failure_reason(exc),
+                # Writes nested in it were rolled back with it: not named, as if they happened.
+                "detail": {k: v for k, v in grant.detail.items() if k != "also"},
+            }
+            audit.record_at_edge(**failed)
         raise
     finally:
         _current_write.reset(token)

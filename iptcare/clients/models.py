@@ -137,10 +137,6 @@ class Client(PublicIdModel):
 class Episode(PublicIdModel):
     """An episode of care in one program: referred → admitted → discharged (or cancelled)."""
 
-    # Not a field: the chart's read attaches the episode's substances, by rank
-    # (clients.selectors.client_chart_clinical).
-    substance_list: list[EpisodeSubstance]
-
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="episodes"
     )

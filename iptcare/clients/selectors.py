@@ -276,8 +276,8 @@ def client_chart_clinical(
     the record: episodes + substances (2), diagnoses (1), assessments (1), latest ASAM (1).
     """
     authorize(actor, Action.VIEW, client, DataCategory.CLINICAL_RECORD, purpose)
-    episodes = list(
-        Episode.objects.filter(client=client)  # type: ignore[no-redef]  # to_attr below
+    episodes: list[Episode] = list(
+        Episode.objects.filter(client=client)
         .select_related("program", "primary_clinician")
         .prefetch_related(
             Prefetch(

@@ -93,10 +93,6 @@ SET_ONCE_FIELDS = (
 
 
 class SessionNote(PublicIdModel):
-    # Not a field: the chart's timeline attaches the note's addenda, oldest first
-    # (encounters.selectors.client_timeline_notes).
-    timeline_addenda: list[NoteAddendum]
-
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="notes")

@@ -77,7 +77,7 @@ def client_timeline_notes(*, actor: User, client: Client, limit: int) -> list[Se
         Purpose.TREATMENT,
         detail={"notes": True},
     )
-    notes = list(
+    notes: list[SessionNote] = list(
         SessionNote.objects.filter(client=client)
         .filter(~Q(kind=NoteKind.COUNSELLING) | Q(author=actor))
         .select_related("author")

@@ -179,11 +179,10 @@ def _open_episode_and_history(
             off_track_session=program_settings.not_on_track_session(client.program_id),
         )
     return episode, alerts.History(
-        prior_total=episode.prior_total,  # type: ignore[attr-defined]
-        sessions_attended=episode.sessions_attended if episode.admission_date else 0,  # type: ignore[attr-defined]
+        prior_total=episode.prior_total,
+        sessions_attended=episode.sessions_attended if episode.admission_date else 0,
         off_track_session=(
-            episode.off_track_session  # type: ignore[attr-defined]
-            or program_settings.default_not_on_track_session()
+            episode.off_track_session or program_settings.default_not_on_track_session()
         ),
     )
 
