@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.core.mail import send_mail
 from django.db import connection, models, transaction
 from django.db.models import Count, Field, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -32,6 +31,7 @@ from iptcare.core.db import statement
 from iptcare.core.db.prepared import prepared, prepared_update
 from iptcare.core.db.writes import PreparedInsert
 from iptcare.core.errors import Conflict, InvalidInput, NotFound
+from iptcare.core.mail import Delivery, send_after_commit
 from iptcare.core.models import Organisation
 from iptcare.measures import alerts, engine, fhir, program_settings
 from iptcare.measures.models import (
@@ -206,10 +206,17 @@ def _write(
 class IssuedLink:
     link: MeasureLink
     secret: str  # shown once; only its hash is stored
+    # What became of the email, if one was asked for: the page shows it with the link, so a
+    # failed email never loses the link.
+    email: Delivery
 
     @property
     def path(self) -> str:
-        return f"/m/{self.secret}/"
+        return link_path(self.secret)
+
+
+def link_path(secret: str) -> str:
+    return f"/m/{secret}/"
 
 
 def link_issue(
@@ -221,7 +228,8 @@ def link_issue(
     hours: int = DEFAULT_LINK_HOURS,
     email: str = "",
 ) -> IssuedLink:
-    """A single-use link for the client to complete one instrument; optionally emailed.
+    """A single-use link for the client to complete one instrument; optionally emailed, after
+    the link is committed (``IssuedLink.email`` says whether that worked).
 
     The email says only that the program asks them to fill in a short questionnaire — no name of
     an instrument, no diagnosis, nothing clinical (Part 2 / HIPAA minimum necessary)."""
@@ -254,20 +262,19 @@ def link_issue(
             expires_at=timezone.now() + timedelta(hours=hours),
             sent_to=email,
         )
-    issued = IssuedLink(link=link, secret=secret)
+    delivery = Delivery()
     if email:
-        send_mail(
+        delivery = send_after_commit(
+            to=email,
             subject="A short questionnaire from your care team",
-            message=(
+            body=(
                 "Your care team has asked you to fill in a short questionnaire before your next "
                 f"session.\n\nOpen this link (it works once and expires in {hours} hours):\n"
-                f"{base_url.rstrip('/')}{issued.path}\n\n"
+                f"{base_url.rstrip('/')}{link_path(secret)}\n\n"
                 "If you did not expect this message, you can ignore it."
             ),
-            from_email=None,
-            recipient_list=[email],
         )
-    return issued
+    return IssuedLink(link=link, secret=secret, email=delivery)
 
 
 # What a submit reads of the link and of the rows it refers to (``link_open``): each model's
