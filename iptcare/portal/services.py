@@ -9,12 +9,12 @@ instrument, not a diagnosis — an invitation to an SUD program is itself protec
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -31,6 +31,7 @@ from iptcare.audit.models import Outcome
 from iptcare.audit.services import record
 from iptcare.clients.models import Client
 from iptcare.core.errors import InvalidInput, NotFound
+from iptcare.core.mail import Delivery, send_after_commit
 from iptcare.measures import engine
 from iptcare.measures.models import Administration, MeasureLink, Mode
 from iptcare.measures.services import scoring_context
@@ -48,8 +49,16 @@ def _email_problem(email: str) -> str | None:
     return None
 
 
-def portal_invite(*, actor: User, client: Client, email: str, request: HttpRequest) -> User:
-    """Create the client's portal account and email a link to choose a password."""
+@dataclass(frozen=True)
+class Invitation:
+    user: User
+    # The invitation email: a failed one is resent with ``portal_invite_again``.
+    email: Delivery
+
+
+def portal_invite(*, actor: User, client: Client, email: str, request: HttpRequest) -> Invitation:
+    """Create the client's portal account and email a link to choose a password, once the
+    account is committed (``Invitation.email`` says whether that worked)."""
     email = email.strip().lower()
     authorize(
         actor, Action.UPDATE, client, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT,
@@ -89,11 +98,28 @@ def portal_invite(*, actor: User, client: Client, email: str, request: HttpReque
             "The invitation was not sent.",
             field_errors={"email": ["This email or client already has an account."]},
         ) from exc
-    transaction.on_commit(lambda: _send_invitation(user=user, request=request))
-    return user
+    return Invitation(user=user, email=_send_invitation(user=user, request=request))
 
 
-def _send_invitation(*, user: User, request: HttpRequest) -> None:
+def portal_invite_again(*, actor: User, client: Client, request: HttpRequest) -> Delivery:
+    """Email a new invitation to a client who has not chosen a password yet: the first email
+    failed, never arrived or expired. The token is derived from the account's state, so nothing
+    is stored and an earlier link stays valid until it expires or a password is set."""
+    authorize(
+        actor, Action.UPDATE, client, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT,
+        detail={"portal": "invite again"},
+    )  # fmt: skip
+    account = PortalAccount.objects.select_related("user").filter(client=client).first()
+    if account is None:
+        raise InvalidInput("This client has no portal account yet: invite them first.")
+    if not account.user.is_active:
+        raise InvalidInput("This client's portal account is deactivated.")
+    if account.user.has_usable_password():
+        raise InvalidInput("This client has already set up their portal account.")
+    return _send_invitation(user=account.user, request=request)
+
+
+def _send_invitation(*, user: User, request: HttpRequest) -> Delivery:
     path = reverse(
         "portal:welcome",
         kwargs={
@@ -105,7 +131,7 @@ def _send_invitation(*, user: User, request: HttpRequest) -> None:
         "portal/email/invite.txt",
         {"url": request.build_absolute_uri(path), "days": settings.IPTCARE_PORTAL_INVITE_DAYS},
     )
-    send_mail("Your account is ready to set up", body, None, [user.email])
+    return send_after_commit(to=user.email, subject="Your account is ready to set up", body=body)
 
 
 def account_of(actor: User) -> PortalAccount:
