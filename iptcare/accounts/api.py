@@ -15,6 +15,7 @@ from iptcare.access.vocabulary import Action, DataCategory, Purpose, Role
 from iptcare.accounts import services
 from iptcare.accounts.models import ApiToken, User
 from iptcare.core.errors import InvalidInput, NotFound
+from iptcare.core.mail import DeliveryStatus
 from iptcare.core.models import Program
 
 router = Router(tags=["accounts"])
@@ -38,6 +39,14 @@ class StaffOut(Schema):
     is_active: bool
     is_trainee: bool
     version: int
+
+
+class StaffCreatedOut(StaffOut):
+    setup_email_status: DeliveryStatus = Field(
+        description="What became of the email with the link to set a password, sent once the "
+        "account is committed: sent, or failed (the account exists; send the set-up email "
+        "again from the user's staff page once mail works)."
+    )
 
 
 class StaffCreateIn(Schema):
@@ -132,11 +141,13 @@ def staff_list(request: HttpRequest) -> list[StaffOut]:
     return [_staff_out(u) for u in users]
 
 
-@router.post("/staff", response={201: StaffOut}, summary="Add a staff member (administrators)")
-def staff_create(request: HttpRequest, payload: StaffCreateIn) -> Status[StaffOut]:
+@router.post(
+    "/staff", response={201: StaffCreatedOut}, summary="Add a staff member (administrators)"
+)
+def staff_create(request: HttpRequest, payload: StaffCreateIn) -> Status[StaffCreatedOut]:
     actor = _actor(request)
     assert actor.organisation is not None
-    user = services.staff_create(
+    created = services.staff_create(
         actor=actor,
         organisation=actor.organisation,
         email=payload.email,
@@ -146,8 +157,10 @@ def staff_create(request: HttpRequest, payload: StaffCreateIn) -> Status[StaffOu
         is_trainee=payload.is_trainee,
         request=request,
     )
+    user = User.objects.prefetch_related("role_grants", "programs").get(pk=created.user.pk)
     return Status(
-        201, _staff_out(User.objects.prefetch_related("role_grants", "programs").get(pk=user.pk))
+        201,
+        StaffCreatedOut(**_staff_out(user).model_dump(), setup_email_status=created.email.status),
     )
 
 

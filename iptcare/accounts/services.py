@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -26,6 +25,7 @@ from iptcare.accounts.models import ApiToken, RoleGrant, User, hash_token_secret
 from iptcare.audit.models import Outcome
 from iptcare.audit.services import record
 from iptcare.core.errors import Conflict, InvalidInput
+from iptcare.core.mail import Delivery, send_after_commit
 from iptcare.core.models import Organisation, Program
 
 
@@ -58,6 +58,13 @@ def _set_roles(user: User, roles: Iterable[Role]) -> None:
     user.forget_cached_privileges()
 
 
+@dataclass(frozen=True)
+class NewStaff:
+    user: User
+    # The password set-up email: a failed one is resent with ``staff_resend_setup``.
+    email: Delivery
+
+
 def staff_create(
     *,
     actor: User,
@@ -68,8 +75,9 @@ def staff_create(
     programs: Iterable[Program],
     is_trainee: bool = False,
     request: HttpRequest | None = None,
-) -> User:
-    """Create a staff account with no password; the new user sets one from the emailed link."""
+) -> NewStaff:
+    """Create a staff account with no password; the new user sets one from the link emailed
+    once the account is committed (``NewStaff.email`` says whether that worked)."""
     with writing(
         actor, Action.CREATE, organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION
     ) as grant:
@@ -93,8 +101,8 @@ def staff_create(
         _set_roles(user, roles)
         grant.record_as(user, action=Action.PRIVILEGE_CHANGE)
         grant.detail.update({"subject": user.email, "before": None, "after": _privileges(user)})
-        transaction.on_commit(lambda: send_password_setup(user=user, request=request))
-    return user
+        delivery = send_password_setup(user=user, request=request)
+    return NewStaff(user=user, email=delivery)
 
 
 def staff_update(
@@ -173,8 +181,32 @@ def end_sessions(user: User) -> int:
     return ended
 
 
-def send_password_setup(*, user: User, request: HttpRequest | None) -> None:
-    """Email a one-time link to choose a password (Django's reset token; the account has none yet).
+def staff_resend_setup(*, actor: User, user: User, request: HttpRequest | None) -> Delivery:
+    """Email a new set-up link to a user who has not chosen a password yet: the first email
+    failed, or never arrived. The token is derived from the account's state, so nothing is
+    stored and an earlier link stays valid until it expires or a password is set."""
+    organisation = user.organisation
+    if organisation is None:
+        raise InvalidInput("Platform superusers are managed in the Django admin.")
+    with writing(
+        actor, Action.MANAGE, organisation, DataCategory.STAFF_ACCOUNTS, Purpose.ADMINISTRATION
+    ) as grant:
+        if not user.is_active:
+            raise InvalidInput("This user is deactivated; reactivate them first.")
+        if user.has_usable_password():
+            raise InvalidInput(
+                "This user has already chosen a password; they can reset it from the sign-in "
+                "page."
+            )
+        grant.record_as(user)
+        grant.detail.update({"subject": user.email, "setup_email": "again"})
+        delivery = send_password_setup(user=user, request=request)
+    return delivery
+
+
+def send_password_setup(*, user: User, request: HttpRequest | None) -> Delivery:
+    """Email a one-time link to choose a password (Django's reset token; the account has none yet)
+    once the current transaction commits.
 
     Django's PasswordResetForm skips accounts without a usable password, so the link is built here
     with the same token generator and confirm view.
@@ -189,7 +221,7 @@ def send_password_setup(*, user: User, request: HttpRequest | None) -> None:
         render_to_string("accounts/email/password_setup_subject.txt", context).splitlines()
     )
     body = render_to_string("accounts/email/password_setup.txt", context)
-    send_mail(subject, body, None, [user.email])
+    return send_after_commit(to=user.email, subject=subject, body=body)
 
 
 @dataclass(frozen=True)

@@ -51,4 +51,5 @@ urlpatterns = [
     path("staff/new/", views.staff_create, name="staff_create"),
     path("staff/<uuid:public_id>/", views.staff_edit, name="staff_edit"),
     path("staff/<uuid:public_id>/reset-mfa/", views.staff_reset_mfa, name="staff_reset_mfa"),
+    path("staff/<uuid:public_id>/send-setup/", views.staff_resend_setup, name="staff_resend_setup"),
 ]

@@ -24,7 +24,7 @@ from iptcare.accounts.forms import EmailLoginForm, StaffForm, TOTPCodeForm
 from iptcare.accounts.models import User
 from iptcare.audit.models import Outcome
 from iptcare.audit.services import record
-from iptcare.core.errors import Conflict, DomainError, NotFound
+from iptcare.core.errors import Conflict, DomainError, InvalidInput, NotFound
 
 
 class LoginView(auth_views.LoginView):
@@ -169,7 +169,7 @@ def staff_create(request: HttpRequest) -> HttpResponse:
     form = StaffForm(request.POST or None, organisation=actor.organisation)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.staff_create(
+            created = services.staff_create(
                 actor=actor,
                 organisation=actor.organisation,
                 email=form.cleaned_data["email"],
@@ -182,9 +182,21 @@ def staff_create(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             _add_domain_errors(form, exc)
         else:
-            messages.success(
-                request, f"{user.full_name} was added and emailed a link to set a password."
-            )
+            user = created.user
+            if created.email.failed:
+                # The account exists; their page has the button that sends the email again.
+                messages.warning(
+                    request,
+                    f"{user.full_name} was added, but the email with the link to set a password "
+                    "could not be sent. Check the address, then send the set-up email again "
+                    "from here once mail works.",
+                )
+                return redirect("accounts:staff_edit", public_id=user.public_id)
+            if created.email.sent:
+                text = f"{user.full_name} was added and emailed a link to set a password."
+            else:
+                text = f"{user.full_name} was added. {created.email.message}"
+            messages.success(request, text)
             return redirect("accounts:staff_list")
     return render(
         request,
@@ -243,7 +255,13 @@ def staff_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(
         request,
         "accounts/staff_form.html",
-        {"form": form, "creating": False, "subject": subject, "has_mfa": has_mfa},
+        {
+            "form": form,
+            "creating": False,
+            "subject": subject,
+            "has_mfa": has_mfa,
+            "has_password": subject.has_usable_password(),
+        },
         status=status,
     )
 
@@ -264,6 +282,29 @@ def staff_reset_mfa(request: HttpRequest, public_id: UUID) -> HttpResponse:
     subject = _staff_subject(actor, public_id)
     services.staff_reset_mfa(actor=actor, user=subject)
     messages.success(request, f"{subject.full_name} must enrol an authenticator at next login.")
+    return redirect("accounts:staff_edit", public_id=subject.public_id)
+
+
+@login_required
+@require_POST
+def staff_resend_setup(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    actor: User = request.user  # type: ignore[assignment]
+    if actor.organisation is None:
+        raise NotFound("No organisation.")
+    subject = _staff_subject(actor, public_id)
+    try:
+        delivery = services.staff_resend_setup(actor=actor, user=subject, request=request)
+    except InvalidInput as exc:
+        messages.error(request, exc.message)
+    else:
+        if delivery.failed:
+            messages.warning(
+                request,
+                f"{delivery.message} Check the address and try again later; the account is "
+                "unchanged.",
+            )
+        else:
+            messages.success(request, delivery.message)
     return redirect("accounts:staff_edit", public_id=subject.public_id)
 
 

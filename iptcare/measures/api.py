@@ -197,7 +197,8 @@ def administration_fhir(request: HttpRequest, administration_id: UUID) -> HttpRe
     response={201: MeasureLinkOut},
     tags=["measures"],
     summary="Issue a single-use, expiring link for the client to complete one instrument; the "
-    "URL is in this response only (optionally emailed, without clinical content)",
+    "URL is in this response only (optionally emailed, without clinical content; email_status "
+    "says whether the email went)",
 )
 def measure_link_create(
     request: HttpRequest, client_id: UUID, payload: MeasureLinkIn
@@ -218,7 +219,7 @@ def measure_link_create(
         base_url=request.build_absolute_uri("/"),
     )
     url = request.build_absolute_uri(issued.path)
-    return Status(201, MeasureLinkOut.of(issued.link, client, url))
+    return Status(201, MeasureLinkOut.of(issued.link, client, url, issued.email))
 
 
 # --- alerts -------------------------------------------------------------------------------------

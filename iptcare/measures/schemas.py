@@ -13,6 +13,7 @@ from ninja import Schema
 from pydantic import Field, field_validator
 
 from iptcare.clients.models import Client
+from iptcare.core.mail import Delivery, DeliveryStatus
 from iptcare.measures import engine
 from iptcare.measures.models import Administration, Alert, AlertKind, AlertStatus, MeasureLink
 
@@ -201,22 +202,31 @@ class MeasureLinkIn(Schema):
         return value
 
 
+EMAIL_STATUS = (
+    "What became of the email to sent_to, which is sent once the link is committed: sent; "
+    "failed (the mail server refused it or could not be reached: the link works, send the url "
+    "another way); not_requested (no email given); pending (not yet committed)."
+)
+
+
 class MeasureLinkOut(Schema):
     id: UUID
     client: UUID
     instrument: str
     expires_at: datetime
     sent_to: str
+    email_status: DeliveryStatus = Field(description=EMAIL_STATUS)
     url: str = Field(description="Shown once: only a hash of the secret is stored.")
 
     @staticmethod
-    def of(link: MeasureLink, client: Client, url: str) -> MeasureLinkOut:
+    def of(link: MeasureLink, client: Client, url: str, email: Delivery) -> MeasureLinkOut:
         return MeasureLinkOut(
             id=link.public_id,
             client=client.public_id,
             instrument=link.instrument,
             expires_at=link.expires_at,
             sent_to=link.sent_to,
+            email_status=email.status,
             url=url,
         )
 

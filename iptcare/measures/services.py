@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.core.mail import send_mail
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -24,6 +23,7 @@ from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User, hash_token_secret
 from iptcare.clients.models import Client, Episode
 from iptcare.core.errors import Conflict, InvalidInput, NotFound
+from iptcare.core.mail import Delivery, send_after_commit
 from iptcare.measures import alerts, engine, fhir, program_settings
 from iptcare.measures.models import (
     Administration,
@@ -258,10 +258,17 @@ def _spend(link: MeasureLink, administration: Administration) -> None:
 class IssuedLink:
     link: MeasureLink
     secret: str  # shown once; only its hash is stored
+    # What became of the email, if one was asked for: the page shows it with the link, so a
+    # failed email never loses the link.
+    email: Delivery
 
     @property
     def path(self) -> str:
-        return f"/m/{self.secret}/"
+        return link_path(self.secret)
+
+
+def link_path(secret: str) -> str:
+    return f"/m/{secret}/"
 
 
 def link_issue(
@@ -306,20 +313,19 @@ def link_issue(
             sent_to=email,
         )
         grant.record_as(link)
-    issued = IssuedLink(link=link, secret=secret)
-    if email:
-        send_mail(
-            subject="A short questionnaire from your care team",
-            message=(
-                "Your care team has asked you to fill in a short questionnaire before your next "
-                f"session.\n\nOpen this link (it works once and expires in {hours} hours):\n"
-                f"{base_url.rstrip('/')}{issued.path}\n\n"
-                "If you did not expect this message, you can ignore it."
-            ),
-            from_email=None,
-            recipient_list=[email],
-        )
-    return issued
+        delivery = Delivery()
+        if email:
+            delivery = send_after_commit(
+                to=email,
+                subject="A short questionnaire from your care team",
+                body=(
+                    "Your care team has asked you to fill in a short questionnaire before your "
+                    f"next session.\n\nOpen this link (it works once and expires in {hours} "
+                    f"hours):\n{base_url.rstrip('/')}{link_path(secret)}\n\n"
+                    "If you did not expect this message, you can ignore it."
+                ),
+            )
+    return IssuedLink(link=link, secret=secret, email=delivery)
 
 
 def link_open(secret: str) -> MeasureLink:

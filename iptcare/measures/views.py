@@ -78,6 +78,8 @@ def measures_page(request: HttpRequest, client_id: UUID) -> HttpResponse:
             "instruments": sorted(engine.load_all().values(), key=lambda i: i.title),
             "alerts": selectors.client_alerts(client=client),
             "link_form": LinkForm(),
+            # Whether to offer the portal invitation, or to send it again (not set up yet).
+            "portal_user": User.objects.filter(portal_account__client=client).first(),
             "open_episodes": list(
                 Episode.objects.filter(client=client, status__in=("referred", "admitted"))
                 .select_related("program")

@@ -9,14 +9,14 @@ instrument, not a diagnosis — an invitation to an SUD program is itself protec
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -29,6 +29,7 @@ from iptcare.access.vocabulary import Action, DataCategory, Purpose, Role
 from iptcare.accounts.models import RoleGrant, User
 from iptcare.clients.models import Client
 from iptcare.core.errors import InvalidInput, NotFound
+from iptcare.core.mail import Delivery, send_after_commit
 from iptcare.measures.models import Administration, MeasureLink, Mode
 from iptcare.measures.services import administration_submit
 from iptcare.portal.models import PortalAccount
@@ -45,8 +46,16 @@ def _email_problem(email: str) -> str | None:
     return None
 
 
-def portal_invite(*, actor: User, client: Client, email: str, request: HttpRequest) -> User:
-    """Create the client's portal account and email a link to choose a password."""
+@dataclass(frozen=True)
+class Invitation:
+    user: User
+    # The invitation email: a failed one is resent with ``portal_invite_again``.
+    email: Delivery
+
+
+def portal_invite(*, actor: User, client: Client, email: str, request: HttpRequest) -> Invitation:
+    """Create the client's portal account and email a link to choose a password, once the
+    account is committed (``Invitation.email`` says whether that worked)."""
     email = email.strip().lower()
     with writing(
         actor, Action.UPDATE, client, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT,
@@ -81,11 +90,31 @@ def portal_invite(*, actor: User, client: Client, email: str, request: HttpReque
                 "after": {"roles": [str(Role.CLIENT)]},
             }
         )
-        transaction.on_commit(lambda: _send_invitation(user=user, request=request))
-    return user
+        delivery = _send_invitation(user=user, request=request)
+    return Invitation(user=user, email=delivery)
 
 
-def _send_invitation(*, user: User, request: HttpRequest) -> None:
+def portal_invite_again(*, actor: User, client: Client, request: HttpRequest) -> Delivery:
+    """Email a new invitation to a client who has not chosen a password yet: the first email
+    failed, never arrived or expired. The token is derived from the account's state, so nothing
+    is stored and an earlier link stays valid until it expires or a password is set."""
+    with writing(
+        actor, Action.UPDATE, client, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT,
+        detail={"portal": "invite again"},
+    ) as grant:  # fmt: skip
+        account = PortalAccount.objects.select_related("user").filter(client=client).first()
+        if account is None:
+            raise InvalidInput("This client has no portal account yet: invite them first.")
+        if not account.user.is_active:
+            raise InvalidInput("This client's portal account is deactivated.")
+        if account.user.has_usable_password():
+            raise InvalidInput("This client has already set up their portal account.")
+        grant.detail["user"] = str(account.user.public_id)
+        delivery = _send_invitation(user=account.user, request=request)
+    return delivery
+
+
+def _send_invitation(*, user: User, request: HttpRequest) -> Delivery:
     path = reverse(
         "portal:welcome",
         kwargs={
@@ -97,7 +126,7 @@ def _send_invitation(*, user: User, request: HttpRequest) -> None:
         "portal/email/invite.txt",
         {"url": request.build_absolute_uri(path), "days": settings.IPTCARE_PORTAL_INVITE_DAYS},
     )
-    send_mail("Your account is ready to set up", body, None, [user.email])
+    return send_after_commit(to=user.email, subject="Your account is ready to set up", body=body)
 
 
 def account_of(actor: User) -> PortalAccount:

@@ -24,4 +24,9 @@ urlpatterns = [
     ),
     path("portal/due/<slug:code>/", views.portal_due_page, name="due"),
     path("clients/<uuid:client_id>/portal/invite/", views.portal_invite_page, name="invite"),
+    path(
+        "clients/<uuid:client_id>/portal/invite/again/",
+        views.portal_invite_again_page,
+        name="invite_again",
+    ),
 ]

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from iptcare.accounts.models import User
 from iptcare.clients.selectors import client_get
-from iptcare.core.errors import DomainError, Forbidden, NotFound
+from iptcare.core.errors import DomainError, Forbidden, InvalidInput, NotFound
+from iptcare.core.mail import Delivery
 from iptcare.measures import engine
 from iptcare.measures.views import client_questionnaire
 from iptcare.portal import selectors, services
@@ -75,7 +76,7 @@ def portal_invite_page(request: HttpRequest, client_id: UUID) -> HttpResponse:
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
-            services.portal_invite(
+            invitation = services.portal_invite(
                 actor=actor, client=client, email=form.cleaned_data["email"], request=request
             )
         except (Forbidden, NotFound):
@@ -85,6 +86,36 @@ def portal_invite_page(request: HttpRequest, client_id: UUID) -> HttpResponse:
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
         else:
-            messages.success(request, "Invitation sent.")
+            _say_invitation(request, invitation.email, created=True)
             return redirect("measures:client", client_id=client.public_id)
     return render(request, "portal/invite.html", {"client": client, "form": form}, status=400)
+
+
+@login_required
+@require_POST
+def portal_invite_again_page(request: HttpRequest, client_id: UUID) -> HttpResponse:
+    actor = _actor(request)
+    client = client_get(actor=actor, public_id=client_id)
+    try:
+        delivery = services.portal_invite_again(actor=actor, client=client, request=request)
+    except InvalidInput as exc:
+        messages.error(request, exc.message)
+    else:
+        _say_invitation(request, delivery, created=False)
+    return redirect("measures:client", client_id=client.public_id)
+
+
+def _say_invitation(request: HttpRequest, delivery: Delivery, *, created: bool) -> None:
+    """The invitation's outcome, on the client's measures page (which has the button that
+    sends it again while the client has not set up their account)."""
+    done = "The portal account was created. " if created else ""
+    if delivery.sent:
+        messages.success(request, f"{done}Invitation sent to {delivery.to}.")
+    elif delivery.failed:
+        messages.warning(
+            request,
+            f"{done}The invitation email to {delivery.to} could not be sent. Check the address, "
+            "then use “Send the invitation again” under Client portal once mail works.",
+        )
+    else:
+        messages.info(request, f"{done}{delivery.message}")

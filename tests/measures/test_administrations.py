@@ -179,15 +179,20 @@ def test_no_show_rule_table() -> None:
 
 
 def test_link_is_emailed_without_clinical_content_used_once_and_audited(
-    theo: User, client_record: Client, episode: Episode
+    theo: User,
+    client_record: Client,
+    episode: Episode,
+    django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
-    issued = services.link_issue(
-        actor=theo,
-        client=client_record,
-        instrument_code="phq-9",
-        email="wren@example.org",
-        base_url="http://testserver/",
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the email waits for the commit
+        issued = services.link_issue(
+            actor=theo,
+            client=client_record,
+            instrument_code="phq-9",
+            email="wren@example.org",
+            base_url="http://testserver/",
+        )
+    assert issued.email.sent
     (message,) = mail.outbox
     text = f"{message.subject} {message.body}"
     for clinical in ("PHQ", "depress", "Testbrook", "Wren", "substance"):

@@ -215,10 +215,14 @@ def test_unknown_administration_is_404(theo: User) -> None:
 # --- links --------------------------------------------------------------------------------------
 
 
-def test_link_is_issued_once_and_works(theo: User, client_record: Client) -> None:
+def test_link_is_issued_once_and_works(
+    theo: User, client_record: Client, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
     url = f"/api/v1/clients/{client_record.public_id}/measure-links"
     body = {"instrument": "gad-7", "hours": 24, "email": "wren@example.org"}
-    response = Api(theo).post(url, body)
+    # The email waits for the commit; tests/test_email_after_commit.py has its email_status.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Api(theo).post(url, body)
     assert response.status_code == 201
     out = response.json()
     assert out["instrument"] == "gad-7" and out["sent_to"] == "wren@example.org"

@@ -43,7 +43,7 @@ def wren(theo: User, client_record: Client, episode: Episode) -> User:
     """Client T-0001's portal account (invited by theo)."""
     return services.portal_invite(
         actor=theo, client=client_record, email="wren@example.net", request=_request()
-    )
+    ).user
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_invitation_creates_a_client_account_and_emails_nothing_clinical(
     with django_capture_on_commit_callbacks(execute=True):
         wren = services.portal_invite(
             actor=theo, client=client_record, email="wren@example.net", request=_request()
-        )
+        ).user
     assert wren.role_set == frozenset({Role.CLIENT})
     assert not wren.has_usable_password()
     assert PortalAccount.objects.get(user=wren).client == client_record
@@ -296,7 +296,7 @@ def test_invitation_link_works_for_days_once_and_is_not_a_reset_link(
     with django_capture_on_commit_callbacks(execute=True):
         user = services.portal_invite(
             actor=theo, client=client_record, email="wren@example.net", request=_request()
-        )
+        ).user
     path = re.search(r"http://testserver(/portal/welcome/\S+/)", str(mail.outbox[0].body))
     assert path is not None
     url = path.group(1)
