@@ -1,5 +1,9 @@
 """Every write to session notes: draft, autosave, sign, co-sign, addendum, entered in error,
-amendment requests. Keyword-only, actor first, atomic, audited through the access policy."""
+amendment requests.
+
+Shape: keyword-only, the actor first, one ``writing`` block — the access decision, then the
+input's validation and the write in one transaction that ends with the write's one audit event
+(a bad input, a stale version or a refused rule leaves nothing but one failure event)."""
 
 from __future__ import annotations
 
@@ -8,10 +12,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
-from iptcare.access.policy import authorize, decide
+from iptcare.access.policy import check, decide, writing
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.clients.models import Client
@@ -107,12 +110,11 @@ def note_create(
     content: dict[str, Any] | None = None,
 ) -> SessionNote:
     kind = NoteKind(kind)
-    clean = _check_new(kind, session_date, content)
-    authorize(
+    with writing(
         actor, Action.CREATE, client, _category(kind), Purpose.TREATMENT, detail={"kind": str(kind)}
-    )
-    with transaction.atomic():
-        return _insert(
+    ) as grant:
+        clean = _check_new(kind, session_date, content)
+        note = _insert(
             actor=actor,
             client=client,
             kind=kind,
@@ -120,6 +122,8 @@ def note_create(
             content=clean,
             group_key=None,
         )
+        grant.record_as(note)
+    return note
 
 
 def note_update_draft(
@@ -131,9 +135,8 @@ def note_update_draft(
     session_date: date | None = None,
 ) -> SessionNote:
     """Save a draft (autosave or the Save button). A stale version is a NoteConflict."""
-    clean = _validated(content, kind=note.kind, for_signing=False)
-    authorize(actor, Action.UPDATE, note, note.data_category, Purpose.TREATMENT)
-    with transaction.atomic():
+    with writing(actor, Action.UPDATE, note, note.data_category, Purpose.TREATMENT):
+        clean = _validated(content, kind=note.kind, for_signing=False)
         locked = _locked(note)
         if locked.status != NoteStatus.DRAFT:
             raise ImmutableRecord(
@@ -163,8 +166,7 @@ def note_update_draft(
 
 def note_sign(*, actor: User, note: SessionNote, version: int) -> SessionNote:
     """Freeze the content and store its digest. A trainee's note then awaits co-signature."""
-    authorize(actor, Action.SIGN, note, note.data_category, Purpose.TREATMENT)
-    with transaction.atomic():
+    with writing(actor, Action.SIGN, note, note.data_category, Purpose.TREATMENT) as grant:
         locked = _locked(note)
         if locked.status != NoteStatus.DRAFT:
             raise ImmutableRecord("This note is already signed.")
@@ -180,6 +182,7 @@ def note_sign(*, actor: User, note: SessionNote, version: int) -> SessionNote:
         locked.signed_at = timezone.now()
         locked.cosign_required = actor.is_trainee
         locked.status = NoteStatus.PENDING_COSIGN if actor.is_trainee else NoteStatus.FINAL
+        grant.detail["status"] = str(locked.status)
         locked.signed_digest = locked.compute_digest()
         locked.version += 1
         locked.save(
@@ -198,10 +201,9 @@ def note_sign(*, actor: User, note: SessionNote, version: int) -> SessionNote:
 
 def note_cosign(*, actor: User, note: SessionNote) -> SessionNote:
     """A supervisor co-signs a trainee's signed note (supervision is the operations purpose)."""
-    authorize(
+    with writing(
         actor, Action.SIGN, note, note.data_category, Purpose.OPERATIONS, detail={"cosign": True}
-    )
-    with transaction.atomic():
+    ):
         locked = _locked(note)
         if locked.status != NoteStatus.PENDING_COSIGN:
             raise InvalidInput("Only a signed note awaiting co-signature can be co-signed.")
@@ -228,33 +230,37 @@ def _append(*, actor: User, note: SessionNote, kind: AddendumKind, text: str) ->
 
 def note_add_addendum(*, actor: User, note: SessionNote, text: str) -> NoteAddendum:
     """Append a signed addendum to a signed note; the original is never edited."""
-    text = text.strip()
-    if not text:
-        raise InvalidInput("The addendum is empty.", field_errors={"text": ["Write the addendum."]})
-    authorize(
+    with writing(
         actor, Action.UPDATE, note, note.data_category, Purpose.TREATMENT, detail={"addendum": True}
-    )
-    with transaction.atomic():
+    ):
+        text = text.strip()
+        if not text:
+            raise InvalidInput(
+                "The addendum is empty.", field_errors={"text": ["Write the addendum."]}
+            )
         locked = _locked(note)
         if locked.status == NoteStatus.DRAFT:
             raise InvalidInput("Edit the draft itself; addenda are for signed notes.")
-        return _append(actor=actor, note=locked, kind=AddendumKind.ADDENDUM, text=text)
+        addendum = _append(actor=actor, note=locked, kind=AddendumKind.ADDENDUM, text=text)
+    return addendum
 
 
 def note_mark_entered_in_error(*, actor: User, note: SessionNote, reason: str) -> SessionNote:
-    """The note stays in the record, visibly marked, with who, when and why."""
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput("Say why the note is in error.", field_errors={"reason": ["Required."]})
-    authorize(
+    """The note stays in the record, visibly marked, with who, when and why (the reason is kept
+    in the note; the audit event says only that it was marked)."""
+    with writing(
         actor,
         Action.UPDATE,
         note,
         note.data_category,
         Purpose.TREATMENT,
-        detail={"entered_in_error": reason},
-    )
-    with transaction.atomic():
+        detail={"entered_in_error": True},
+    ):
+        reason = reason.strip()
+        if not reason:
+            raise InvalidInput(
+                "Say why the note is in error.", field_errors={"reason": ["Required."]}
+            )
         locked = _locked(note)
         if locked.entered_in_error_at is not None:
             raise InvalidInput("This note is already marked entered in error.")
@@ -281,46 +287,53 @@ def amendment_request_record(
     *, actor: User, note: SessionNote, requested_change: str
 ) -> AmendmentRequest:
     """Staff record a client's request to amend a signed note (45 CFR 164.526)."""
-    requested_change = requested_change.strip()
-    if not requested_change:
-        raise InvalidInput(
-            "Describe the requested change.", field_errors={"requested_change": ["Required."]}
-        )
-    authorize(
+    with writing(
         actor,
         Action.UPDATE,
         note,
         note.data_category,
         Purpose.TREATMENT,
         detail={"amendment_request": True},
-    )
-    if note.status == NoteStatus.DRAFT:
-        raise InvalidInput("Amendments apply to signed notes.")
-    return AmendmentRequest.objects.create(
-        note=note, requested_change=requested_change, received_by=actor, received_at=timezone.now()
-    )
+    ) as grant:
+        requested_change = requested_change.strip()
+        if not requested_change:
+            raise InvalidInput(
+                "Describe the requested change.", field_errors={"requested_change": ["Required."]}
+            )
+        if note.status == NoteStatus.DRAFT:
+            raise InvalidInput("Amendments apply to signed notes.")
+        request = AmendmentRequest.objects.create(
+            note=note,
+            requested_change=requested_change,
+            received_by=actor,
+            received_at=timezone.now(),
+        )
+        grant.detail["amendment_request"] = str(request.public_id)
+    return request
 
 
 def amendment_decide(
     *, actor: User, request: AmendmentRequest, accept: bool, reason: str = ""
 ) -> AmendmentRequest:
     """Accepted: the amendment is appended. Denied: the request and the denial are appended."""
-    reason = reason.strip()
-    if not accept and not reason:
-        raise InvalidInput(
-            "A denial needs its reason (the client is told it).",
-            field_errors={"reason": ["Required when denying."]},
-        )
     note = request.note
-    authorize(
+    with writing(
         actor,
         Action.SIGN,
         note,
         note.data_category,
         Purpose.TREATMENT,
-        detail={"amendment": "accepted" if accept else "denied"},
-    )
-    with transaction.atomic():
+        detail={
+            "amendment": "accepted" if accept else "denied",
+            "amendment_request": str(request.public_id),
+        },
+    ):
+        reason = reason.strip()
+        if not accept and not reason:
+            raise InvalidInput(
+                "A denial needs its reason (the client is told it).",
+                field_errors={"reason": ["Required when denying."]},
+            )
         locked = AmendmentRequest.objects.select_for_update().get(pk=request.pk)
         if locked.status != AmendmentStatus.PENDING:
             raise InvalidInput("This request was already decided.")
@@ -351,22 +364,16 @@ def group_notes_create(
 ) -> list[SessionNote]:
     """One note per attendee: the shared part copied into each, plus each one's own DAP.
 
-    Every attendee is authorised (and audited) first; then all notes are written in one
-    transaction, so a refusal for one attendee writes none.
+    One write with one audit event: the first attendee's note is the write, and each other
+    attendee's note is decided and named in the same event (a nested ``writing``, its
+    ``detail["also"]``). Every attendee is decided before anything is validated or written, and
+    all notes are written in one transaction, so a refusal for one attendee writes none.
     """
     if not clients:
         raise InvalidInput("Choose the attendees.", field_errors={"clients": ["Required."]})
-    individual = individual or {}
-    contents = {
-        c.public_id: _check_new(
-            NoteKind.GROUP,
-            session_date,
-            {"group": {"shared": shared}, "dap": individual.get(c.public_id, {})},
-        )
-        for c in clients
-    }
-    for client in clients:
-        authorize(
+    first, *others = clients
+    for client in others:
+        check(
             actor,
             Action.CREATE,
             client,
@@ -374,16 +381,46 @@ def group_notes_create(
             Purpose.TREATMENT,
             detail={"kind": "group"},
         )
+    individual = individual or {}
     key = uuid.uuid4()
-    with transaction.atomic():
-        return [
-            _insert(
-                actor=actor,
-                client=c,
-                kind=NoteKind.GROUP,
-                session_date=session_date,
-                content=contents[c.public_id],
-                group_key=key,
+
+    def insert(client: Client, content: dict[str, Any]) -> SessionNote:
+        return _insert(
+            actor=actor,
+            client=client,
+            kind=NoteKind.GROUP,
+            session_date=session_date,
+            content=content,
+            group_key=key,
+        )
+
+    with writing(
+        actor,
+        Action.CREATE,
+        first,
+        DataCategory.CLINICAL_RECORD,
+        Purpose.TREATMENT,
+        detail={"kind": "group", "group_key": str(key), "attendees": len(clients)},
+    ) as grant:
+        contents = {
+            c.public_id: _check_new(
+                NoteKind.GROUP,
+                session_date,
+                {"group": {"shared": shared}, "dap": individual.get(c.public_id, {})},
             )
             for c in clients
-        ]
+        }
+        notes = [insert(first, contents[first.public_id])]
+        grant.record_as(notes[0])
+        for client in others:
+            with writing(
+                actor,
+                Action.CREATE,
+                client,
+                DataCategory.CLINICAL_RECORD,
+                Purpose.TREATMENT,
+                detail={"kind": "group"},
+            ) as each:
+                notes.append(insert(client, contents[client.public_id]))
+                each.record_as(notes[-1])
+    return notes

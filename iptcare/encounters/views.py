@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from iptcare.access.policy import decide
-from iptcare.access.vocabulary import Action, Purpose
+from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.clients.selectors import client_get
 from iptcare.core.errors import DomainError, NotFound
@@ -43,8 +43,15 @@ def _form_errors(form: Any, exc: DomainError) -> None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def note_new(request: HttpRequest, client_id: UUID) -> HttpResponse:
+    """An empty form for a new note: opening it records nothing (the client is looked up for
+    the note it will belong to); the note's service decides the write and records it."""
     actor: User = request.user  # type: ignore[assignment]
-    client = client_get(actor=actor, public_id=client_id)
+    client = client_get(
+        actor=actor,
+        public_id=client_id,
+        action=Action.CREATE,
+        category=DataCategory.CLINICAL_RECORD,
+    )
     form = NewNoteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -254,6 +261,7 @@ def amendment_decide(request: HttpRequest, public_id: UUID) -> HttpResponse:
     if req is None:
         raise NotFound("No such request.")
     note = note_get(actor=actor, public_id=req.note.public_id)
+    req.note = note
     form = AmendmentDecisionForm(request.POST)
     accept = form.data.get("decision") == "accept"
     return _act(

@@ -1,5 +1,8 @@
-"""Every write to the IPT record. Keyword-only, ``actor`` first asked of the access policy (which
-writes the audit event), then one transaction; stale versions are refused with ``Conflict``.
+"""Every write to the IPT record, and a program's phase boundaries.
+
+Shape: keyword-only, the actor first, one ``writing`` block — the access decision, then the
+input's validation and the write in one transaction that ends with the write's one audit event
+(a bad input or a stale version — ``Conflict`` — leaves nothing but one failure event).
 
 Inventory, formulation, contract and conclusion plan are append-only: a change is a new revision
 or version row, so that their history is kept (DESIGN invariant 4).
@@ -14,11 +17,12 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Max
 from django.utils import timezone
 
-from iptcare.access.policy import authorize
+from iptcare.access.policy import Grant, writing
+from iptcare.access.scope import ResourceScope
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.clients.models import Episode
@@ -38,6 +42,7 @@ from iptcare.ipt.models import (
     ProblemArea,
     ProblemAreaKind,
     TreatmentContract,
+    episode_scope,
 )
 
 CATEGORY = DataCategory.CLINICAL_RECORD
@@ -61,6 +66,22 @@ PERSON_FIELDS = (
     "is_risk",
 )
 M = TypeVar("M", bound=models.Model)
+
+
+class _Row:
+    """A row of an episode's IPT record as its write's audit event names it
+    (``Grant.record_as``): the row's type and public id, in its episode's scope."""
+
+    def __init__(self, row: models.Model, episode: Episode) -> None:
+        self.row, self.episode = row, episode
+
+    @property
+    def access_scope(self) -> ResourceScope:
+        return episode_scope(self.row, self.episode)
+
+
+def _name(grant: Grant, row: models.Model, episode: Episode) -> None:
+    grant.record_as(_Row(row, episode))
 
 
 def _errors_of(exc: ValidationError, prefix: str = "") -> dict[str, list[str]]:
@@ -132,8 +153,11 @@ def _new_revision(
     note: str,
     based_on: int | None,
 ) -> InventoryRevision:
-    """``build`` turns the latest revision's people into the new list of (data, error prefix)."""
-    with transaction.atomic():
+    """A new inventory revision, as one write (``writing``): ``build`` turns the latest
+    revision's people into the new list of (data, error prefix)."""
+    with writing(
+        actor, Action.CREATE, episode, CATEGORY, PURPOSE, detail={"of": "ipt_inventory"}
+    ) as grant:
         _lock(episode)
         number = _next_number(InventoryRevision, episode, based_on, "number")
         latest = InventoryPerson.objects.filter(
@@ -154,6 +178,8 @@ def _new_revision(
         for row in rows:
             row.revision = revision
         InventoryPerson.objects.bulk_create(rows)
+        grant.detail.update(number=number, people=len(rows))
+        grant.record_as(revision)
     return revision
 
 
@@ -166,7 +192,6 @@ def inventory_revision_create(
     based_on: int | None = None,
 ) -> InventoryRevision:
     """A whole new revision. Give a person the ``person_key`` they had to keep tracking them."""
-    authorize(actor, Action.CREATE, episode, CATEGORY, PURPOSE, detail={"of": "ipt_inventory"})
     return _new_revision(
         actor=actor,
         episode=episode,
@@ -186,7 +211,6 @@ def inventory_person_save(
     note: str = "",
 ) -> InventoryRevision:
     """Add a person (no key) or change one: the latest revision is copied into a new one."""
-    authorize(actor, Action.CREATE, episode, CATEGORY, PURPOSE, detail={"of": "ipt_inventory"})
 
     def build(current: list[dict[str, Any]]) -> list[tuple[Mapping[str, Any], str]]:
         if person_key is None:
@@ -213,7 +237,6 @@ def inventory_person_remove(
     note: str = "",
 ) -> InventoryRevision:
     """A new revision without this person (they stay in the earlier revisions)."""
-    authorize(actor, Action.CREATE, episode, CATEGORY, PURPOSE, detail={"of": "ipt_inventory"})
 
     def build(current: list[dict[str, Any]]) -> list[tuple[Mapping[str, Any], str]]:
         if not any(p["person_key"] == person_key for p in current):
@@ -235,15 +258,18 @@ def inventory_person_remove(
 def formulation_save(
     *, actor: User, episode: Episode, text: str, based_on: int | None = None
 ) -> Formulation:
-    authorize(actor, Action.CREATE, episode, CATEGORY, PURPOSE, detail={"of": "ipt_formulation"})
-    if not text.strip():
-        _raise_if({"text": ["Write the interpersonal formulation."]})
-    with transaction.atomic():
+    with writing(
+        actor, Action.CREATE, episode, CATEGORY, PURPOSE, detail={"of": "ipt_formulation"}
+    ) as grant:
+        if not text.strip():
+            _raise_if({"text": ["Write the interpersonal formulation."]})
         _lock(episode)
         version = _next_number(Formulation, episode, based_on, "version")
         row = Formulation(episode=episode, version=version, text=text.strip(), created_by=actor)
         _full_clean(row, exclude=["episode", "created_by"])
         row.save()
+        grant.detail["version"] = version
+        _name(grant, row, episode)
     return row
 
 
@@ -261,15 +287,16 @@ def problem_area_add(
     note: str = "",
 ) -> ProblemArea:
     """Choose a problem area; a third active one is refused (end one first)."""
-    authorize(actor, Action.CREATE, episode, CATEGORY, PURPOSE, detail={"of": "ipt_problem_area"})
-    errors: dict[str, list[str]] = {}
-    today = timezone.localdate()
-    if kind == ProblemAreaKind.ROLE_DISPUTE:
-        if stage not in DisputeStage.values:
-            errors["stage"] = ["Choose the stage of the dispute."]
-        if stage_on is not None and stage_on > today:
-            errors["stage_on"] = ["The date cannot be in the future."]
-    with transaction.atomic():
+    with writing(
+        actor, Action.CREATE, episode, CATEGORY, PURPOSE, detail={"of": "ipt_problem_area"}
+    ) as grant:
+        errors: dict[str, list[str]] = {}
+        today = timezone.localdate()
+        if kind == ProblemAreaKind.ROLE_DISPUTE:
+            if stage not in DisputeStage.values:
+                errors["stage"] = ["Choose the stage of the dispute."]
+            if stage_on is not None and stage_on > today:
+                errors["stage_on"] = ["The date cannot be in the future."]
         _lock(episode)
         active = ProblemArea.objects.filter(episode=episode, ended_at__isnull=True).count()
         if active >= MAX_ACTIVE_PROBLEM_AREAS:
@@ -310,21 +337,24 @@ def problem_area_add(
             DisputeStageEntry.objects.create(
                 problem_area=area, stage=stage, recorded_on=stage_on or today, created_by=actor
             )
+            grant.detail["stage"] = stage
+        grant.detail["kind"] = kind
+        _name(grant, area, episode)
     return area
 
 
 def problem_area_end(*, actor: User, area: ProblemArea) -> ProblemArea:
     """The area is no longer worked on; it stays on record with who ended it and when."""
-    authorize(
+    with writing(
         actor, Action.UPDATE, area.episode, CATEGORY, PURPOSE, detail={"of": "ipt_problem_area"}
-    )
-    with transaction.atomic():
+    ) as grant:
         locked = ProblemArea.objects.select_for_update().get(pk=area.pk)
         if locked.ended_at is not None:
             _raise_if({"non_field_errors": ["This problem area has already ended."]})
         locked.ended_at = timezone.now()
         locked.ended_by = actor
         locked.save(update_fields=["ended_at", "ended_by"])
+        _name(grant, locked, area.episode)
     return locked
 
 
@@ -336,27 +366,29 @@ def dispute_stage_record(
     recorded_on: date | None = None,
     note: str = "",
 ) -> DisputeStageEntry:
-    """A dated entry in the stage history of an active role dispute."""
-    authorize(
+    """A dated entry in the stage history of an active role dispute (the event names the
+    problem area; an entry has no identifier of its own)."""
+    with writing(
         actor, Action.CREATE, area.episode, CATEGORY, PURPOSE, detail={"of": "ipt_dispute_stage"}
-    )
-    errors: dict[str, list[str]] = {}
-    if area.kind != ProblemAreaKind.ROLE_DISPUTE:
-        errors["non_field_errors"] = ["Only a role dispute has stages."]
-    elif not area.is_active:
-        errors["non_field_errors"] = ["This problem area has ended."]
-    if stage not in DisputeStage.values:
-        errors["stage"] = ["Choose the stage of the dispute."]
-    day = recorded_on or timezone.localdate()
-    if day > timezone.localdate():
-        errors["recorded_on"] = ["The date cannot be in the future."]
-    _raise_if(errors)
-    with transaction.atomic():
+    ) as grant:
+        errors: dict[str, list[str]] = {}
+        if area.kind != ProblemAreaKind.ROLE_DISPUTE:
+            errors["non_field_errors"] = ["Only a role dispute has stages."]
+        elif not area.is_active:
+            errors["non_field_errors"] = ["This problem area has ended."]
+        if stage not in DisputeStage.values:
+            errors["stage"] = ["Choose the stage of the dispute."]
+        day = recorded_on or timezone.localdate()
+        if day > timezone.localdate():
+            errors["recorded_on"] = ["The date cannot be in the future."]
+        _raise_if(errors)
         entry = DisputeStageEntry(
             problem_area=area, stage=stage, recorded_on=day, note=note.strip(), created_by=actor
         )
         _full_clean(entry, exclude=["problem_area", "created_by"])
         entry.save()
+        grant.detail["stage"] = stage
+        _name(grant, area, area.episode)
     return entry
 
 
@@ -373,10 +405,11 @@ def contract_save(
     based_on: int | None = None,
 ) -> TreatmentContract:
     """Agree (or change) the treatment contract. Without an end date: weekly sessions."""
-    authorize(actor, Action.CREATE, episode, CATEGORY, PURPOSE, detail={"of": "ipt_contract"})
-    if planned_end_date is None:
-        planned_end_date = start_date + timedelta(weeks=max(sessions - 1, 1))
-    with transaction.atomic():
+    with writing(
+        actor, Action.CREATE, episode, CATEGORY, PURPOSE, detail={"of": "ipt_contract"}
+    ) as grant:
+        if planned_end_date is None:
+            planned_end_date = start_date + timedelta(weeks=max(sessions - 1, 1))
         _lock(episode)
         version = _next_number(TreatmentContract, episode, based_on, "version")
         row = TreatmentContract(
@@ -389,26 +422,23 @@ def contract_save(
         )
         _full_clean(row, exclude=["episode", "created_by"])
         row.save()
+        grant.detail["version"] = version
+        _name(grant, row, episode)
     return row
 
 
 def phase_override_set(*, actor: User, episode: Episode, phase: str, reason: str) -> PhaseOverride:
     """The clinician's judgement replaces the computed phase until cleared."""
-    authorize(
-        actor,
-        Action.UPDATE,
-        episode,
-        CATEGORY,
-        PURPOSE,
-        detail={"of": "ipt_phase_override", "phase": phase},
-    )
-    errors: dict[str, list[str]] = {}
-    if phase not in Phase.values:
-        errors["phase"] = ["Choose a phase."]
-    if not reason.strip():
-        errors["reason"] = ["Give the reason for the override."]
-    _raise_if(errors)
-    with transaction.atomic():
+    with writing(
+        actor, Action.UPDATE, episode, CATEGORY, PURPOSE, detail={"of": "ipt_phase_override"}
+    ) as grant:
+        errors: dict[str, list[str]] = {}
+        if phase not in Phase.values:
+            errors["phase"] = ["Choose a phase."]
+        if not reason.strip():
+            errors["reason"] = ["Give the reason for the override."]
+        _raise_if(errors)
+        grant.detail["phase"] = phase
         _lock(episode)
         now = timezone.now()
         PhaseOverride.objects.filter(episode=episode, cleared_at__isnull=True).update(
@@ -417,14 +447,14 @@ def phase_override_set(*, actor: User, episode: Episode, phase: str, reason: str
         row = PhaseOverride(episode=episode, phase=phase, reason=reason.strip(), set_by=actor)
         _full_clean(row, exclude=["episode", "set_by", "cleared_by"])
         row.save()
+        _name(grant, row, episode)
     return row
 
 
 def phase_override_clear(*, actor: User, episode: Episode) -> PhaseOverride:
-    authorize(
+    with writing(
         actor, Action.UPDATE, episode, CATEGORY, PURPOSE, detail={"of": "ipt_phase_override_clear"}
-    )
-    with transaction.atomic():
+    ) as grant:
         _lock(episode)
         row = PhaseOverride.objects.filter(episode=episode, cleared_at__isnull=True).first()
         if row is None:
@@ -433,6 +463,7 @@ def phase_override_clear(*, actor: User, episode: Episode) -> PhaseOverride:
         row.cleared_at = timezone.now()
         row.cleared_by = actor
         row.save(update_fields=["cleared_at", "cleared_by"])
+        _name(grant, row, episode)
     return row
 
 
@@ -456,8 +487,9 @@ def conclusion_plan_save(
     other_treatment: str = "",
     based_on: int | None = None,
 ) -> ConclusionPlan:
-    authorize(actor, Action.CREATE, episode, CATEGORY, PURPOSE, detail={"of": "ipt_conclusion"})
-    with transaction.atomic():
+    with writing(
+        actor, Action.CREATE, episode, CATEGORY, PURPOSE, detail={"of": "ipt_conclusion"}
+    ) as grant:
         _lock(episode)
         version = _next_number(ConclusionPlan, episode, based_on, "version")
         row = ConclusionPlan(
@@ -472,6 +504,8 @@ def conclusion_plan_save(
         )
         _full_clean(row, exclude=["episode", "created_by"])
         row.save()
+        grant.detail["version"] = version
+        _name(grant, row, episode)
     return row
 
 
@@ -483,20 +517,16 @@ def phase_boundaries_set(
     termination_sessions: int,
     version: int | None = None,
 ) -> PhaseBoundaries:
-    """A program's phase boundaries: program configuration, set by an administrator."""
-    authorize(
+    """A program's phase boundaries: program configuration, set by an administrator. Inside the
+    settings page's own ``writing`` it is decided again and named in that write's one event."""
+    with writing(
         actor,
         Action.UPDATE,
         program,
         DataCategory.ORGANISATION,
         Purpose.ADMINISTRATION,
-        detail={
-            "of": "ipt_phase_boundaries",
-            "initial_sessions": initial_sessions,
-            "termination_sessions": termination_sessions,
-        },
-    )
-    with transaction.atomic():
+        detail={"of": "ipt_phase_boundaries"},
+    ) as grant:
         row, created = PhaseBoundaries.objects.select_for_update().get_or_create(program=program)
         if not created and version is not None and row.version != version:
             raise Conflict("Someone else changed these boundaries. Reload to see their change.")
@@ -506,4 +536,7 @@ def phase_boundaries_set(
         row.version = row.version if created else row.version + 1
         _full_clean(row, exclude=["program", "updated_by"])
         row.save()
+        grant.detail.update(
+            initial_sessions=initial_sessions, termination_sessions=termination_sessions
+        )
     return row

@@ -1,7 +1,9 @@
 """Every write to treatment plans: new version, draft edits, sign, client acknowledgement,
 co-signature, activation/supersession, suggestion decisions, program settings.
 
-Keyword-only, actor first; ``authorize`` writes the audit event, then one transaction.
+Shape: keyword-only, the actor first, one ``writing`` block — the access decision, then the
+input's validation and the write in one transaction that ends with the write's one audit event
+(a bad input, a stale version or a refused transition leaves nothing but one failure event).
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from iptcare.access.policy import authorize
+from iptcare.access.policy import Grant, writing
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.clients.choices import OPEN_EPISODE_STATUSES
@@ -429,7 +430,9 @@ def _freeze(plan: TreatmentPlan) -> None:
         raise PlanImmutable("The plan's content no longer matches its digest; report it.")
 
 
-def _activate_if_complete(plan: TreatmentPlan) -> None:
+def _activate_if_complete(plan: TreatmentPlan, grant: Grant) -> None:
+    """Once signed, acknowledged and (if required) co-signed, the version becomes the active one
+    and the one it replaces is superseded — within the same write, which names both."""
     if plan.signed_at is None or plan.acknowledged_at is None:
         return
     if plan.cosign_required and plan.cosigned_at is None:
@@ -444,6 +447,7 @@ def _activate_if_complete(plan: TreatmentPlan) -> None:
         old.status = PlanStatus.SUPERSEDED
         old.superseded_at = now
         old.save(update_fields=["status", "superseded_at", "updated_at"])
+        grant.detail.setdefault("superseded", []).append(str(old.public_id))
     plan.status = PlanStatus.ACTIVE
     plan.activated_at = now
     interval = selectors.review_interval_days(plan.episode.program_id)
@@ -470,8 +474,9 @@ _TRANSITION_FIELDS = [
 
 def plan_start_version(*, actor: User, episode: Episode) -> TreatmentPlan:
     """A new draft version: a copy of the active version (keys kept) or, at first, empty."""
-    authorize(actor, Action.CREATE, episode, CATEGORY, Purpose.TREATMENT, detail={"plan": "new"})
-    with transaction.atomic():
+    with writing(
+        actor, Action.CREATE, episode, CATEGORY, Purpose.TREATMENT, detail={"plan": "new"}
+    ) as grant:
         locked_episode = Episode.objects.select_for_update().get(pk=episode.pk)
         if locked_episode.status not in OPEN_EPISODE_STATUSES:
             raise InvalidTransition("Plans are written for open episodes of care.")
@@ -488,6 +493,9 @@ def plan_start_version(*, actor: User, episode: Episode) -> TreatmentPlan:
         if active is not None:
             snapshot = selectors.plan_snapshot(active)
             _save_rows(parse_content(snapshot, episode=episode, plan=plan, lenient=True))
+            grant.detail["based_on"] = str(active.public_id)
+        grant.detail["number"] = number
+        grant.record_as(plan)
     return plan
 
 
@@ -499,8 +507,7 @@ def plan_update_draft(
     Rows keep the ``key`` they are sent with. A stale ``version`` is a Conflict; a frozen
     version refuses. Bad input raises InvalidInput with field errors and changes nothing.
     """
-    authorize(actor, Action.UPDATE, plan, CATEGORY, Purpose.TREATMENT)
-    with transaction.atomic():
+    with writing(actor, Action.UPDATE, plan, CATEGORY, Purpose.TREATMENT):
         locked = _locked(plan)
         if locked.status != PlanStatus.DRAFT:
             raise PlanImmutable("This plan version is frozen; start a new version to change it.")
@@ -515,8 +522,7 @@ def plan_update_draft(
 
 def plan_sign(*, actor: User, plan: TreatmentPlan, version: int) -> TreatmentPlan:
     """The clinician signs; the content freezes. A trainee's signature awaits co-signature."""
-    authorize(actor, Action.SIGN, plan, CATEGORY, Purpose.TREATMENT)
-    with transaction.atomic():
+    with writing(actor, Action.SIGN, plan, CATEGORY, Purpose.TREATMENT) as grant:
         locked = _locked(plan)
         if locked.status not in (PlanStatus.DRAFT, PlanStatus.PENDING) or locked.signed_at:
             raise InvalidTransition("This plan version is already signed.")
@@ -525,7 +531,8 @@ def plan_sign(*, actor: User, plan: TreatmentPlan, version: int) -> TreatmentPla
         locked.signed_by = actor
         locked.signed_at = timezone.now()
         locked.cosign_required = actor.is_trainee
-        _activate_if_complete(locked)
+        _activate_if_complete(locked, grant)
+        grant.detail["status"] = str(locked.status)
         locked.version += 1
         locked.save(update_fields=_TRANSITION_FIELDS)
     return locked
@@ -540,15 +547,13 @@ def plan_acknowledge(
 ) -> TreatmentPlan:
     """Record that the client acknowledged this version (staff record in-person
     acknowledgement; the portal records its own later). The content freezes."""
-    if method != AcknowledgementMethod.IN_PERSON:
-        raise InvalidInput(
-            "Staff record in-person acknowledgement; the portal records its own.",
-            field_errors={"method": ["Only in-person acknowledgement is recorded here."]},
-        )
-    authorize(
-        actor, Action.UPDATE, plan, CATEGORY, Purpose.TREATMENT, detail={"acknowledgement": method}
-    )
-    with transaction.atomic():
+    with writing(actor, Action.UPDATE, plan, CATEGORY, Purpose.TREATMENT) as grant:
+        if method != AcknowledgementMethod.IN_PERSON:
+            raise InvalidInput(
+                "Staff record in-person acknowledgement; the portal records its own.",
+                field_errors={"method": ["Only in-person acknowledgement is recorded here."]},
+            )
+        grant.detail["acknowledgement"] = str(AcknowledgementMethod.IN_PERSON)
         locked = _locked(plan)
         if locked.status not in (PlanStatus.DRAFT, PlanStatus.PENDING) or locked.acknowledged_at:
             raise InvalidTransition("The client's acknowledgement is already recorded.")
@@ -557,7 +562,8 @@ def plan_acknowledge(
         locked.acknowledged_at = timezone.now()
         locked.acknowledgement_method = AcknowledgementMethod.IN_PERSON
         locked.acknowledged_by = actor
-        _activate_if_complete(locked)
+        _activate_if_complete(locked, grant)
+        grant.detail["status"] = str(locked.status)
         locked.version += 1
         locked.save(update_fields=_TRANSITION_FIELDS)
     return locked
@@ -565,8 +571,9 @@ def plan_acknowledge(
 
 def plan_cosign(*, actor: User, plan: TreatmentPlan) -> TreatmentPlan:
     """A supervisor co-signs a trainee's signature (supervision is the operations purpose)."""
-    authorize(actor, Action.SIGN, plan, CATEGORY, Purpose.OPERATIONS, detail={"cosign": True})
-    with transaction.atomic():
+    with writing(
+        actor, Action.SIGN, plan, CATEGORY, Purpose.OPERATIONS, detail={"cosign": True}
+    ) as grant:
         locked = _locked(plan)
         if locked.status != PlanStatus.PENDING or not locked.awaiting_cosign:
             raise InvalidTransition("Only a trainee's signed plan awaiting co-signature.")
@@ -577,7 +584,8 @@ def plan_cosign(*, actor: User, plan: TreatmentPlan) -> TreatmentPlan:
         _freeze(locked)  # verifies the digest
         locked.cosigned_by = actor
         locked.cosigned_at = timezone.now()
-        _activate_if_complete(locked)
+        _activate_if_complete(locked, grant)
+        grant.detail["status"] = str(locked.status)
         locked.version += 1
         locked.save(update_fields=_TRANSITION_FIELDS)
     return locked
@@ -592,25 +600,19 @@ def suggestion_decide(
     note: str = "",
 ) -> SuggestionDecision:
     """Record the clinician's decision on one suggestion for this (draft) version."""
-    note = (note or "").strip()
-    errors: dict[str, list[str]] = {}
-    if rule_code not in RULES_BY_CODE:
-        errors["rule_code"] = ["No such suggestion rule."]
-    if decision not in SuggestionDecisionKind.values:
-        errors["decision"] = ["Choose accepted or dismissed."]
-    if len(note) > 500:
-        errors["note"] = ["At most 500 characters."]
-    if errors:
-        raise InvalidInput("The decision is invalid.", field_errors=errors)
-    authorize(
-        actor,
-        Action.UPDATE,
-        plan,
-        CATEGORY,
-        Purpose.TREATMENT,
-        detail={"suggestion": rule_code, "decision": str(decision)},
-    )
-    with transaction.atomic():
+    with writing(actor, Action.UPDATE, plan, CATEGORY, Purpose.TREATMENT) as grant:
+        note = (note or "").strip()
+        errors: dict[str, list[str]] = {}
+        if rule_code not in RULES_BY_CODE:
+            errors["rule_code"] = ["No such suggestion rule."]
+        if decision not in SuggestionDecisionKind.values:
+            errors["decision"] = ["Choose accepted or dismissed."]
+        if len(note) > 500:
+            errors["note"] = ["At most 500 characters."]
+        if errors:
+            raise InvalidInput("The decision is invalid.", field_errors=errors)
+        # Codes the input was checked against; never the submitted note.
+        grant.detail.update(suggestion=rule_code, decision=str(decision))
         locked = _locked(plan)
         if locked.status != PlanStatus.DRAFT:
             raise InvalidTransition("Suggestions are decided while the plan is a draft.")
@@ -632,21 +634,22 @@ def suggestion_decide(
 def plan_settings_update(
     *, actor: User, program: Program, review_interval_days: int
 ) -> PlanSettings:
-    """A program's review interval (organisation management)."""
-    if not 7 <= review_interval_days <= 365:
-        raise InvalidInput(
-            "The review interval is out of range.",
-            field_errors={"review_interval_days": ["Between 7 and 365 days."]},
-        )
-    authorize(
+    """A program's review interval (organisation management). Inside the settings page's own
+    ``writing`` it is decided again and named in that write's one event."""
+    with writing(
         actor,
         Action.UPDATE,
         program,
         DataCategory.ORGANISATION,
         Purpose.ADMINISTRATION,
-        detail={"review_interval_days": review_interval_days},
-    )
-    with transaction.atomic():
+        detail={"of": "plan_settings"},
+    ) as grant:
+        if not 7 <= review_interval_days <= 365:
+            raise InvalidInput(
+                "The review interval is out of range.",
+                field_errors={"review_interval_days": ["Between 7 and 365 days."]},
+            )
+        grant.detail["review_interval_days"] = review_interval_days
         row, _ = PlanSettings.objects.select_for_update().get_or_create(program=program)
         row.review_interval_days = review_interval_days
         row.full_clean()

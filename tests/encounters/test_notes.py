@@ -46,6 +46,8 @@ def test_draft_is_created_and_audited(draft: SessionNote, theo: User) -> None:
     assert draft.status == NoteStatus.DRAFT and draft.version == 1
     event = AuditEvent.objects.get(action="create", client_id=draft.client.public_id)
     assert event.actor_id == theo.public_id and event.data_category == "clinical_record"
+    assert event.outcome == "success"
+    assert (event.resource_type, event.resource_id) == ("session_note", str(draft.public_id))
 
 
 def test_future_session_date_is_refused(theo: User, client_record: Client) -> None:
