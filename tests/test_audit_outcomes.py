@@ -362,3 +362,25 @@ def test_a_failure_names_fields_but_never_a_submitted_key_or_value() -> None:
         field_errors={"note": ["Required."], "Maple Smith 555-0100": ["Unknown."], "1": ["x"]},
     )
     assert failure_reason(exc) == "failed: InvalidInput (422); fields: 1, note, other"
+
+
+@pytest.mark.django_db
+def test_outside_a_request_a_refusal_inside_a_write_survives_its_rollback(
+    alice: User, client_record: Client
+) -> None:
+    """A command or a shell has no request edge: the outermost write is its own."""
+    mark = last_audit_id()
+    outer = writing(
+        alice,
+        Action.UPDATE,
+        client_record.organisation,
+        DataCategory.ORGANISATION,
+        Purpose.ADMINISTRATION,
+    )
+    inner = writing(
+        alice, Action.UPDATE, client_record, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT
+    )
+    with pytest.raises(Forbidden), outer, inner:
+        pass
+    (event,) = _events_after(mark)
+    assert event.outcome == Outcome.DENIED and event.client_id == client_record.public_id

@@ -415,6 +415,7 @@ def writing(
     grant = Grant(decision=decision, event=event, detail=dict(event.get("detail") or {}))
     outer = _current_write.get()
     if outer is not None:
+        audit.wrote(event)
         with transaction.atomic():
             yield grant
         outer.detail.setdefault("also", []).append(
@@ -426,23 +427,27 @@ def writing(
             }
         )
         return
-    audit.wrote(event)
-    token = _current_write.set(grant)
-    try:
-        with transaction.atomic(durable=True):
-            yield grant
-            done: EventFields = {**grant.event, "detail": grant.detail}
-            audit.record(**done)
-    except BaseException as exc:
-        if not getattr(exc, "recorded", False):
-            failed: EventFields = {
-                **grant.event,
-                "outcome": Outcome.FAILURE,
-                "reason": failure_reason(exc),
-                # Writes nested in it were rolled back with it: not named, as if they happened.
-                "detail": {k: v for k, v in grant.detail.items() if k != "also"},
-            }
-            audit.record_at_edge(**failed)
-        raise
-    finally:
-        _current_write.reset(token)
+    # Outside a request (a command, a test) the write is its own edge: a refusal or failure
+    # inside it is appended after its transaction has ended, never inside the rollback.
+    with audit.edge():
+        audit.wrote(event)
+        token = _current_write.set(grant)
+        try:
+            with transaction.atomic(durable=True):
+                yield grant
+                done: EventFields = {**grant.event, "detail": grant.detail}
+                audit.record(**done)
+        except BaseException as exc:
+            if not getattr(exc, "recorded", False):
+                failed: EventFields = {
+                    **grant.event,
+                    "outcome": Outcome.FAILURE,
+                    "reason": failure_reason(exc),
+                    # Writes nested in it were rolled back with it: not named as if they
+                    # happened.
+                    "detail": {k: v for k, v in grant.detail.items() if k != "also"},
+                }
+                audit.record_at_edge(**failed)
+            raise
+        finally:
+            _current_write.reset(token)

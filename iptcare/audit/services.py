@@ -10,7 +10,8 @@ Three moments, one rule each (ADR 0015):
   committed or rolled back, on the request's own connection — and before the response leaves.
   A refusal and a failed write are kept this way, so that the rollback of the work they stopped
   cannot take their event with it; so is a read, so that a page's reads are appended together.
-  Outside an edge (a test, a shell) the event is appended at once.
+  Outside a request, a write (``access.policy.writing``) is its own edge; anything else outside
+  an edge (a read in a test or a shell) is appended at once.
 - Reads of a client or record the same request then wrote (or tried to write) are not
   appended: the write's own event names it, and the reads were the route preparing the write.
 """
