@@ -8,7 +8,6 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from iptcare.accounts.models import User
-from iptcare.chart.display import caseload_cells
 from iptcare.chart.selectors import caseload, client_chart
 
 
@@ -16,8 +15,7 @@ from iptcare.chart.selectors import caseload, client_chart
 @require_GET
 def caseload_page(request: HttpRequest) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
-    rows = caseload(actor=actor)
-    return render(request, "chart/caseload.html", {"rows": rows, "cells": caseload_cells(rows)})
+    return render(request, "chart/caseload.html", {"rows": caseload(actor=actor)})
 
 
 @login_required

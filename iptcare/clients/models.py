@@ -37,7 +37,7 @@ from iptcare.clients.choices import (
     TedsSubstance,
 )
 from iptcare.clients.icd10_sud import Severity, SubstanceClass
-from iptcare.core.models import ChoicesDisplayMixin, Organisation, Program, PublicIdModel
+from iptcare.core.models import Organisation, Program, PublicIdModel
 
 phone_validator = RegexValidator(
     r"^\+?[0-9()\-. ]{7,25}$", "Enter a phone number: digits, spaces, +, -, ( ) and dots."
@@ -217,7 +217,7 @@ class Episode(PublicIdModel):
         )
 
 
-class EpisodeSubstance(ChoicesDisplayMixin, models.Model):
+class EpisodeSubstance(models.Model):
     """TEDS primary (1), secondary (2) and tertiary (3) substance at admission."""
 
     episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="substances")

@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
-from typing import Any
 
 from django.db import models
-from django.utils.encoding import force_str
-from django.utils.hashable import make_hashable
 
 from iptcare.access.scope import ResourceScope
 
 
-@functools.cache
-def _choices_of(field: models.Field[Any, Any]) -> dict[Any, Any]:
-    return dict(make_hashable(field.flatchoices))
-
-
-class ChoicesDisplayMixin:
-    """``get_<field>_display`` with each field's choices looked up once per process.
-
-    Django rebuilds the dictionary of a field's choices on every call; the chart and the
-    caseload call it a hundred times a page. Choices are fixed in code, so one dictionary per
-    field serves every call; the result is Django's (the stored value when it is not a choice).
-    """
-
-    def _get_FIELD_display(self, field: models.Field[Any, Any]) -> Any:
-        value = getattr(self, field.attname)
-        return force_str(_choices_of(field).get(make_hashable(value), value), strings_only=True)
-
-
-class PublicIdModel(ChoicesDisplayMixin, models.Model):
+class PublicIdModel(models.Model):
     """Rows addressed from outside (URLs, API, audit) by a random UUID, never by the integer key."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -20,7 +20,7 @@ from iptcare.access.scope import ResourceScope
 from iptcare.access.vocabulary import DataCategory
 from iptcare.clients.models import Client
 from iptcare.core.errors import DomainError
-from iptcare.core.models import ChoicesDisplayMixin, Organisation, Program, PublicIdModel
+from iptcare.core.models import Organisation, Program, PublicIdModel
 
 
 def note_digest(
@@ -229,7 +229,7 @@ class AddendumKind(models.TextChoices):
     AMENDMENT_DENIED = "amendment_denied", "Amendment request denied"
 
 
-class NoteAddendum(ChoicesDisplayMixin, models.Model):
+class NoteAddendum(models.Model):
     """Appended to a signed note and signed at once; never edited (trigger in migration 0002)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -68,9 +68,6 @@ class PersonForm(forms.ModelForm):
         for name in ("expectations_met", "conflicts_resolve", "knows_about_use"):
             self.fields[name].choices = Answer.choices  # type: ignore[attr-defined]
 
-    def _post_clean(self) -> None:
-        """Model validation is the service's job (it knows the revision)."""
-
 
 class RemovePersonForm(forms.Form):
     based_on = forms.IntegerField(widget=forms.HiddenInput, min_value=0)

@@ -71,13 +71,71 @@ def test_every_instrument_gives_fhir_json_without_empty_values(code: str, answer
         assert _empties(observation) == []
 
 
-# --- validation by element (iptcare.measures.fhir) ------------------------------------------
+def test_the_resources_are_the_json_as_built() -> None:
+    """Validation leaves the JSON as built, field for field and in order (it is stored so)."""
+    instrument = engine.get("phq-9")
+    answers = {item.number: "1" for item in instrument.items}
+    result = engine.score(instrument, answers)
+    assert result.total is not None and result.band is not None
+    administration_id, client_id = uuid.uuid4(), uuid.uuid4()
+    ids = {"administration_id": administration_id, "client_id": client_id}
+    when = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+
+    qr = fhir.questionnaire_response(
+        instrument=instrument, answers=answers, result=result, authored=when, **ids
+    )
+    (total,) = fhir.observations(instrument=instrument, result=result, effective=when, **ids)
+
+    first = instrument.items[0]
+    fields = ["resourceType", "id", "questionnaire", "status", "subject", "authored", "item"]
+    assert list(qr) == fields
+    assert {**qr, "item": qr["item"][:1]} == {
+        "resourceType": "QuestionnaireResponse",
+        "id": str(administration_id),
+        "questionnaire": "http://loinc.org/q/44249-1",
+        "status": "completed",
+        "subject": {"reference": f"Patient/{client_id}"},
+        "authored": "2026-11-27T09:30:00+00:00",
+        "item": [
+            {
+                "linkId": first.number,
+                "text": first.text,
+                "answer": [{"valueCoding": {"code": "1", "display": first.options[1].display}}],
+            }
+        ],
+    }
+    assert total == {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {"system": fhir.OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}
+                ]
+            }
+        ],
+        "subject": {"reference": f"Patient/{client_id}"},
+        "effectiveDateTime": "2026-11-27T09:30:00+00:00",
+        "derivedFrom": [{"reference": f"QuestionnaireResponse/{administration_id}"}],
+        "id": f"{administration_id}-total",
+        "code": {
+            "text": f"{instrument.title} total score",
+            "coding": [
+                {"system": fhir.LOINC, "code": "44261-6", "display": f"{instrument.title} total"}
+            ],
+        },
+        "valueQuantity": {
+            "value": result.total,
+            "unit": "{score}",
+            "system": fhir.UCUM,
+            "code": "{score}",
+        },
+        "interpretation": [{"text": result.band.label}],
+    }
 
 
 @pytest.mark.parametrize("code", sorted(engine.load_all()))
-def test_json_validated_by_element_is_valid_as_a_whole(code: str) -> None:
-    """Each item and coded element is validated once per process; the whole resources built
-    from them must still validate as resources (here without any cache)."""
+def test_every_option_of_every_instrument_gives_valid_resources(code: str) -> None:
     instrument = engine.get(code)
     ids = {"administration_id": uuid.uuid4(), "client_id": uuid.uuid4()}
     when = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
@@ -98,63 +156,9 @@ def test_json_validated_by_element_is_valid_as_a_whole(code: str) -> None:
             Observation.model_validate(observation)
 
 
-def _qr(**changes: object) -> dict[str, object]:
-    return {
-        "resourceType": "QuestionnaireResponse",
-        "status": "completed",
-        "authored": "2026-11-27T09:30:00+00:00",
-        "item": [{"linkId": "1", "answer": [{"valueCoding": {"code": "0", "display": "No"}}]}],
-        **changes,
-    }
-
-
-@pytest.mark.parametrize(
-    "bad",
-    [
-        {"item": [{"text": "an item without its linkId"}]},
-        {"item": [{"linkId": "1", "answer": [{"valueCoding": {"code": ""}}]}]},
-        {"item": [{"linkId": "1", "answer": [{"valueCoding": {"code": "1"}, "valueString": "x"}]}]},
-        {"item": [{"linkId": "1", "unknown": True}]},
-        {"authored": "yesterday"},
-        {"subject": {"reference": ""}},
-    ],
-    ids=["no linkId", "empty code", "two answer types", "unknown field", "bad date", "empty ref"],
-)
-def test_an_invalid_element_or_resource_is_refused_every_time(bad: dict[str, object]) -> None:
-    assert fhir._validated_qr(_qr()) == _qr()
-    for _ in range(2):  # a refusal is never remembered as valid
-        with pytest.raises(ValidationError):
-            fhir._validated_qr(_qr(**bad))
-
-
-def test_a_resource_is_validated_once_per_shape_and_its_own_values_every_time() -> None:
-    """Another client, administration and time give the same shape (no new validation of the
-    resource); a time FHIR refuses (no zone with a time of day) is refused every time, also
-    when its shape is known."""
-    instrument = engine.get("phq-9")
-    answers = {item.number: "1" for item in instrument.items}
-    result = engine.score(instrument, answers)
-
-    def build(when: datetime) -> None:
-        ids = {"administration_id": uuid.uuid4(), "client_id": uuid.uuid4()}
-        fhir.questionnaire_response(
-            instrument=instrument, answers=answers, result=result, authored=when, **ids
-        )
-        fhir.observations(instrument=instrument, result=result, effective=when, **ids)
-
-    build(datetime(2026, 11, 27, 9, 30, tzinfo=UTC))
-    misses = fhir._valid_shape.cache_info().misses
-    build(datetime(2026, 12, 1, 17, 5, 3, 123456, tzinfo=UTC))
-    assert fhir._valid_shape.cache_info().misses == misses
-    for _ in range(2):
-        with pytest.raises(ValidationError):
-            build(datetime(2026, 11, 27, 9, 30))  # no zone, on purpose
-
-
-def test_an_invalid_item_is_refused_every_time_and_a_valid_one_stays_valid() -> None:
-    """Items are validated once per instrument, item and option: an instrument whose option
-    would write an empty display (FHIR JSON allows no empty strings) is refused on every
-    build, never remembered as checked; the instrument it was copied from still builds."""
+def test_an_invalid_questionnaire_response_is_refused() -> None:
+    """An option without a display would write an empty string, which FHIR JSON forbids, and a
+    time of day needs its zone: neither resource is returned."""
     instrument = engine.get("phq-9")
     first = instrument.items[0]
     emptied = tuple(dataclasses.replace(option, display="") for option in first.options)
@@ -162,71 +166,40 @@ def test_an_invalid_item_is_refused_every_time_and_a_valid_one_stays_valid() -> 
         instrument, items=(dataclasses.replace(first, options=emptied), *instrument.items[1:])
     )
     answers = {item.number: "0" for item in instrument.items}
-    ids = {"administration_id": uuid.uuid4(), "client_id": uuid.uuid4()}
-    when = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
-    for _ in range(2):
-        with pytest.raises(ValidationError):
-            fhir.questionnaire_response(
-                instrument=broken,
-                answers=answers,
-                result=engine.score(instrument, answers),
-                authored=when,
-                **ids,
-            )
-    qr = fhir.questionnaire_response(
-        instrument=instrument,
-        answers=answers,
-        result=engine.score(instrument, answers),
-        authored=when,
-        **ids,
-    )
-    QuestionnaireResponse.model_validate(qr)
-
-
-def test_an_invalid_coded_element_of_an_observation_is_refused() -> None:
-    instrument = engine.get("phq-9")
-    answers = {item.number: "0" for item in instrument.items}
-    ids = {"administration_id": uuid.uuid4(), "client_id": uuid.uuid4()}
-    when = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
     result = engine.score(instrument, answers)
-    (total,) = fhir.observations(instrument=instrument, result=result, effective=when, **ids)
-    for field in ("category", "interpretation"):
-        bad = {**total, field: [{"coding": [{"system": "not a uri with spaces", "code": ""}]}]}
-        for _ in range(2):
-            with pytest.raises(ValidationError):
-                fhir._validated_obs(bad)
-    with pytest.raises(ValidationError):
-        fhir._validated_obs({**total, "effectiveDateTime": "27/11/2026"})
-
-
-@pytest.mark.parametrize(
-    ("text", "valid"),
-    [
-        ("PHQ-9 \U0001f600abcd-1234-1234-1234-123456789abc", True),
-        ("PHQ-9 \ud83dabcd-1234-1234-1234-123456789abc", False),
-        ("PHQ-9 \x1fabcd-1234-1234-1234-123456789abc", True),
-        ("PHQ-9 abcdef01-1234-1234-1234-123456789abc", True),
-    ],
-    ids=["emoji before hex", "lone surrogate before hex", "control before hex", "a UUID"],
-)
-def test_validation_by_shape_decides_as_full_validation_does(text: str, valid: bool) -> None:
-    """A UUID in a string stands for any UUID in the shape; text that only looks like one in
-    the JSON (an escape followed by hex digits) is not rewritten, so a valid text is accepted
-    and an invalid one refused, exactly as ``Observation.model_validate`` decides."""
-    instrument = engine.get("phq-9")
-    answers = {item.number: "0" for item in instrument.items}
     ids = {"administration_id": uuid.uuid4(), "client_id": uuid.uuid4()}
     when = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
-    (total,) = fhir.observations(
-        instrument=instrument, result=engine.score(instrument, answers), effective=when, **ids
+    with pytest.raises(ValidationError):
+        fhir.questionnaire_response(
+            instrument=broken, answers=answers, result=result, authored=when, **ids
+        )
+    with pytest.raises(ValidationError):
+        fhir.questionnaire_response(
+            instrument=instrument,
+            answers=answers,
+            result=result,
+            authored=when.replace(tzinfo=None),
+            **ids,
+        )
+    fhir.questionnaire_response(
+        instrument=instrument, answers=answers, result=result, authored=when, **ids
     )
-    observation = {**total, "code": {**total["code"], "text": text}}
-    try:
-        Observation.model_validate(observation)
-    except ValidationError:
-        assert not valid
-        with pytest.raises(ValidationError):
-            fhir._validated_obs(observation)
-    else:
-        assert valid
-        assert fhir._validated_obs(observation) == observation
+
+
+def test_an_invalid_observation_is_refused() -> None:
+    """A band without a label would write an empty interpretation, and a time of day needs its
+    zone: no Observation is returned."""
+    instrument = engine.get("phq-9")
+    answers = {item.number: "0" for item in instrument.items}
+    result = engine.score(instrument, answers)
+    assert result.band is not None
+    unlabelled = dataclasses.replace(result, band=dataclasses.replace(result.band, label=""))
+    ids = {"administration_id": uuid.uuid4(), "client_id": uuid.uuid4()}
+    when = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    with pytest.raises(ValidationError):
+        fhir.observations(instrument=instrument, result=unlabelled, effective=when, **ids)
+    with pytest.raises(ValidationError):
+        fhir.observations(
+            instrument=instrument, result=result, effective=when.replace(tzinfo=None), **ids
+        )
+    fhir.observations(instrument=instrument, result=result, effective=when, **ids)
