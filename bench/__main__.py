@@ -8,6 +8,7 @@ against the F0 floor (a bare Django JSON view). See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from bench.server import (
     base_env,
     gunicorn,
     prepare_database,
+    prepare_postgres,
     server_layout,
 )
 from bench.submit import SCENARIO as SUBMIT
@@ -92,13 +94,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--seed",
-        type=Path,
         default=None,
-        help="SQLite only: reuse this saved demo database (created on first use)",
+        help="reuse a saved demo database (created on first use): SQLite, a file path; "
+        "PostgreSQL, the name of a database (containing 'bench') kept as a template",
     )
     args = parser.parse_args(argv)
     if args.seed is not None and args.database_url:
-        parser.error("--seed is for SQLite; PostgreSQL is always generated afresh")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", args.seed) or "bench" not in args.seed:
+            parser.error("--seed with PostgreSQL: a plain database name containing 'bench'")
+    elif args.seed is not None:
+        args.seed = Path(args.seed)
     if args.rounds < 1:
         parser.error("--rounds: at least 1")
     args.scenario_list = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -231,9 +236,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             if postgres is not None:
                 progress(f"recreating PostgreSQL database {postgres.name!r}")
-                postgres.recreate()
-            progress(f"migrating and loading the demo ({args.clients} clients) into {vendor}")
-            demo_output = prepare_database(env, args.clients, args.seed)
+                demo_output = prepare_postgres(postgres, env, args.clients, args.seed)
+            else:
+                progress(f"migrating and loading the demo ({args.clients} clients) into {vendor}")
+                demo_output = prepare_database(env, args.clients, args.seed)
             progress(demo_output.splitlines()[-1] if demo_output else "demo loaded")
             if SUBMIT in args.scenario_list:
                 progress("counting the SQL statements of one questionnaire submit (in-process)")

@@ -161,12 +161,66 @@ class PostgresTarget:
         if done.returncode != 0:
             raise RuntimeError(f"psql {sql!r} failed: {done.stderr.strip()}")
 
-    def recreate(self) -> None:
+    def recreate(self, template: str | None = None) -> None:
+        """Create the benchmark database afresh: empty, or as a copy of ``template`` (a saved
+        demo database of a previous run: PostgreSQL copies it file by file, in seconds)."""
         self.drop()
-        self._psql(f'CREATE DATABASE "{self.name}"')
+        if template is None:
+            self._psql(f'CREATE DATABASE "{self.name}"')
+        else:
+            self._psql(f'CREATE DATABASE "{self.name}" TEMPLATE "{template}"')
+
+    def save_as(self, seed: str) -> None:
+        """Keep this database, as it is now, as ``seed`` (for ``recreate(template=seed)``)."""
+        self._psql(f'DROP DATABASE IF EXISTS "{seed}" WITH (FORCE)')
+        self._psql(f'CREATE DATABASE "{seed}" TEMPLATE "{self.name}"')
+
+    def exists(self, name: str) -> bool:
+        # The names are checked identifiers (``parse``, the ``--seed`` argument).
+        sql = f"SELECT 1 FROM pg_database WHERE datname = '{name}'"  # noqa: S608
+        return bool(self._psql_value(sql))
+
+    def clients_in(self, name: str) -> int:
+        return int(self._psql_value("SELECT count(*) FROM clients_client", database=name))
+
+    def _psql_value(self, sql: str, database: str = "postgres") -> str:
+        env = dict(os.environ, PGCONNECT_TIMEOUT="10")
+        if self.password:
+            env["PGPASSWORD"] = self.password
+        args = ["psql", "-h", self.host, "-p", str(self.port), "-U", self.user, "-d", database]
+        args += ["-v", "ON_ERROR_STOP=1", "-At", "-c", sql]
+        done = subprocess.run(
+            args, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"psql {sql!r} failed: {done.stderr.strip()}")
+        return done.stdout.strip()
 
     def drop(self) -> None:
         self._psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def prepare_postgres(
+    target: PostgresTarget, env: dict[str, str], clients: int, seed: str | None
+) -> str:
+    """The PostgreSQL twin of ``prepare_database``: ``seed`` names a database kept from an
+    earlier run; if it exists, the benchmark database is created as a copy of it (a template)
+    and migrated forward; if not, the demo is generated and then saved as ``seed``."""
+    if seed is not None and target.exists(seed):
+        found = target.clients_in(seed)
+        if found != clients:
+            raise SystemExit(
+                f"--seed {seed} holds {found} clients, not {clients}: "
+                f"pass --clients {found}, or drop it to generate {clients}"
+            )
+        target.recreate(template=seed)
+        run_checked([str(venv_bin() / "iptcare"), "migrate", "--noinput", "-v", "0"], env, 900)
+        return f"copied the demo database from {seed}"
+    target.recreate()
+    output = prepare_database(env, clients)
+    if seed is not None:
+        target.save_as(seed)
+    return output
 
 
 def server_layout(environ: dict[str, str] | None = None) -> dict[str, Any]:
