@@ -1,17 +1,19 @@
 """Every write to drug screens, days of use and return-to-use events.
 
-Shape (STYLE.md, as in ``scheduling.services``): keyword-only, ``actor`` first; the access
-decision through ``authorize`` before the transaction (a denial is recorded although nothing
-changes); input checked in full before anything is written, refusals as ``InvalidInput`` with
-field errors; then one atomic block that writes the rows, their history and one SUCCESS audit
-event. The audit trail holds ids and counts only — results and days of use are clinical content
-and stay in the clinical tables (as ``clients.RecordRevision`` does).
+Shape (STYLE.md, as in ``scheduling.services``): keyword-only, ``actor`` first; one ``writing``
+block — the access decision first (a refusal is recorded and changes nothing), then one
+transaction that checks the input in full before anything is written (refusals as
+``InvalidInput`` with field errors, recorded as the write's failure), writes the rows and their
+history and ends with the write's one audit event. The audit trail holds ids and counts only —
+results and days of use are clinical content and stay in the clinical tables (as
+``clients.RecordRevision`` does).
 
 Return-to-use events are derived here, from the same evidence everywhere (``_evidence``): days
 of use from the calendar plus screens (an unexpected positive is a day of use, a negative a day
 without use of that substance). ``abstinence.py`` holds the rules. Withdrawing an event (a
 result marked expected, a calendar correction) resolves, in the same transaction, the alerts
-that event raised (``measures.services.alerts_resolve_for_withdrawn``) and no others.
+that event raised (``measures.services.alerts_resolve_for_withdrawn``) and no others; each
+resolution is named in the withdrawing write's one audit event.
 """
 
 from __future__ import annotations
@@ -22,14 +24,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, models
 from django.utils import timezone
 
-from iptcare.access.policy import authorize
+from iptcare.access.policy import writing
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
-from iptcare.audit.models import Outcome
-from iptcare.audit.services import record
 from iptcare.clients.choices import EpisodeStatus
 from iptcare.clients.models import Client, Episode, RecordRevision
 from iptcare.core.errors import Conflict, InvalidInput
@@ -117,31 +117,6 @@ def _full_clean(obj: models.Model, *, prefix: str = "", exclude: Iterable[str] =
                 for name, ms in exc.message_dict.items()
             },
         ) from exc
-
-
-def _success(
-    *,
-    actor: User,
-    action: Action,
-    client: Client,
-    resource_type: str,
-    resource_id: str,
-    reason: str,
-    detail: dict[str, Any],
-) -> None:
-    record(
-        actor=actor,
-        action=action,
-        data_category=CATEGORY,
-        outcome=Outcome.SUCCESS,
-        organisation_id=client.organisation.public_id,
-        client_id=client.public_id,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        purpose=PURPOSE,
-        reason=reason,
-        detail=detail,
-    )
 
 
 def _today() -> date:
@@ -294,8 +269,9 @@ def _new_event(
 def _withdraw(
     events: Sequence[ReturnToUseEvent], *, actor: User, client: Client, reason: str
 ) -> None:
-    """Withdraw unfounded events (in the caller's transaction) and resolve the alerts they
-    raised: an alert whose cause was withdrawn must not stay in anyone's inbox."""
+    """Withdraw unfounded events and resolve the alerts they raised: an alert whose cause was
+    withdrawn must not stay in anyone's inbox. Inside the caller's ``writing`` (the resolutions
+    are writes nested in it, named in its one audit event), never on its own."""
     if not events:
         return
     now = timezone.now()
@@ -421,39 +397,40 @@ def screen_record(
     medication); the clinician may mark others expected. An unexpected positive after known
     abstinence from that substance (class) creates a ``ReturnToUseEvent``.
     """
-    authorize(actor, Action.CREATE, client, CATEGORY, PURPOSE, detail={"of": "drug_screen"})
-    collector = collected_by or actor
-    errors: Errors = {}
-    if timezone.is_naive(collected_at):
-        errors["collected_at"] = ["Give a date and time with a time zone."]
-    elif collected_at > timezone.now() + CLOCK_SKEW:
-        errors["collected_at"] = ["A screen cannot be collected in the future."]
-    if specimen not in Specimen.values:
-        errors["specimen"] = ["Choose a specimen type."]
-    if problems := _staff_problems(collector, client):
-        errors["collected_by"] = problems
-    if episode is not None and episode.client_id != client.pk:
-        errors["episode"] = ["This episode is not the client's."]
-    if len(notes) > MAX_NOTE:
-        errors["notes"] = [f"Keep the notes under {MAX_NOTE} characters."]
-    day = _local_date(collected_at) if "collected_at" not in errors else _today()
-    result_errors, rows = _check_results(results, medication_analytes(client, day))
-    errors.update(result_errors)
-    _raise_if(errors)
-    if episode is None:
-        episode = _episode_on(_episodes(client), day)
-    screen = DrugScreen(
-        organisation_id=client.organisation_id,
-        program_id=client.program_id,
-        client=client,
-        episode=episode,
-        collected_at=collected_at,
-        specimen=specimen,
-        collected_by=collector,
-        notes=notes.strip(),
-    )
-    _full_clean(screen)
-    with transaction.atomic():
+    with writing(
+        actor, Action.CREATE, client, CATEGORY, PURPOSE, detail={"of": "drug_screen"}
+    ) as grant:
+        collector = collected_by or actor
+        errors: Errors = {}
+        if timezone.is_naive(collected_at):
+            errors["collected_at"] = ["Give a date and time with a time zone."]
+        elif collected_at > timezone.now() + CLOCK_SKEW:
+            errors["collected_at"] = ["A screen cannot be collected in the future."]
+        if specimen not in Specimen.values:
+            errors["specimen"] = ["Choose a specimen type."]
+        if problems := _staff_problems(collector, client):
+            errors["collected_by"] = problems
+        if episode is not None and episode.client_id != client.pk:
+            errors["episode"] = ["This episode is not the client's."]
+        if len(notes) > MAX_NOTE:
+            errors["notes"] = [f"Keep the notes under {MAX_NOTE} characters."]
+        day = _local_date(collected_at) if "collected_at" not in errors else _today()
+        result_errors, rows = _check_results(results, medication_analytes(client, day))
+        errors.update(result_errors)
+        _raise_if(errors)
+        if episode is None:
+            episode = _episode_on(_episodes(client), day)
+        screen = DrugScreen(
+            organisation_id=client.organisation_id,
+            program_id=client.program_id,
+            client=client,
+            episode=episode,
+            collected_at=collected_at,
+            specimen=specimen,
+            collected_by=collector,
+            notes=notes.strip(),
+        )
+        _full_clean(screen)
         screen.save()
         for row in rows:
             row.screen = screen
@@ -466,17 +443,9 @@ def screen_record(
             events=events,
             recorded_by=actor,
         )
-        _success(
-            actor=actor,
-            action=Action.CREATE,
-            client=client,
-            resource_type="drug_screen",
-            resource_id=str(screen.public_id),
-            reason="drug screen recorded",
-            detail={
-                "results": len(rows),
-                "return_to_use_events": [str(e.public_id) for e in events],
-            },
+        grant.record_as(screen)
+        grant.detail.update(
+            results=len(rows), return_to_use_events=[str(e.public_id) for e in events]
         )
     return screen
 
@@ -511,20 +480,26 @@ def screen_mark_expected(
 
     Return-to-use events this screen created for a substance class with no unexpected positive
     left are withdrawn (kept, with the reason) and their alerts resolved; once no unexpected
-    positive is left at all, so is the screen's own alert. A stale ``version`` is a
-    ``Conflict`` (409).
+    positive is left at all, so is the screen's own alert — all in this one write, whose audit
+    event names each resolution. A stale ``version`` is a ``Conflict`` (409).
     """
     client = screen.client
-    authorize(actor, Action.UPDATE, screen, CATEGORY, PURPOSE)
-    errors: Errors = {}
-    if not analytes:
-        errors["analytes"] = ["Choose at least one positive result."]
-    if not reason.strip():
-        errors["reason"] = ["Say why these results are expected."]
-    elif len(reason) > 200:
-        errors["reason"] = ["Keep the reason under 200 characters."]
-    _raise_if(errors)
-    with transaction.atomic():
+    with writing(
+        actor,
+        Action.UPDATE,
+        screen,
+        CATEGORY,
+        PURPOSE,
+        detail={"drug_screen": "mark results expected"},
+    ) as grant:
+        errors: Errors = {}
+        if not analytes:
+            errors["analytes"] = ["Choose at least one positive result."]
+        if not reason.strip():
+            errors["reason"] = ["Say why these results are expected."]
+        elif len(reason) > 200:
+            errors["reason"] = ["Keep the reason under 200 characters."]
+        _raise_if(errors)
         locked = DrugScreen.objects.select_for_update().get(pk=screen.pk)
         if locked.version != version:
             raise Conflict(
@@ -572,18 +547,10 @@ def screen_mark_expected(
             )
         locked.version += 1
         locked.save(update_fields=["version", "updated_at"])
-        _success(
-            actor=actor,
-            action=Action.UPDATE,
-            client=client,
-            resource_type="drug_screen",
-            resource_id=str(locked.public_id),
-            reason="screen results marked expected",
-            detail={
-                "results": len(changed),
-                "withdrawn_events": [str(e.public_id) for e in unfounded],
-                "version": locked.version,
-            },
+        grant.detail.update(
+            results=len(changed),
+            withdrawn_events=[str(e.public_id) for e in unfounded],
+            version=locked.version,
         )
     locked.client = client
     return locked
@@ -651,98 +618,114 @@ def use_days_record(
     ``start`` on are brought up to date: new ones are created, ones no longer supported are
     withdrawn.
     """
-    authorize(actor, Action.UPDATE, client, CATEGORY, PURPOSE, detail={"of": "use_days"})
-    _raise_if(_check_days(start, end, days, source, _today()))
     outcome = UseDaysOutcome()
-    try:
-        with transaction.atomic():
-            existing = {
-                (row.date, row.substance): row
-                for row in UseDay.objects.select_for_update().filter(
-                    client=client, date__gte=start, date__lte=end
-                )
-            }
-            errors: Errors = {}
-            revisions: list[RecordRevision] = []
-            for i, item in enumerate(days):
-                amount = item.amount.strip() if item.used else ""
-                row = existing.get((item.day, item.substance))
-                if row is None:
-                    if item.version is not None:
-                        errors[f"days.{i}.version"] = ["This day has not been recorded yet."]
-                        continue
-                    new = UseDay(
-                        organisation_id=client.organisation_id,
-                        client=client,
-                        date=item.day,
-                        substance=item.substance,
-                        used=item.used,
-                        amount=amount,
-                        source=source,
-                        recorded_by=actor,
-                    )
-                    _full_clean(
-                        new, prefix=f"days.{i}.", exclude=["organisation", "client", "recorded_by"]
-                    )
-                    outcome.created.append(new)
-                    continue
-                if (row.used, row.amount, row.source) == (item.used, amount, source):
-                    outcome.unchanged.append(row)
-                    continue
-                if item.version != row.version:
-                    raise Conflict(
-                        f"{item.day} ({item.substance}) was changed since you opened the "
-                        "calendar. Reload to see the change."
-                    )
-                revisions.append(
-                    RecordRevision(
-                        organisation_id=client.organisation_id,
-                        client=client,
-                        resource_type="useday",
-                        resource_id=row.public_id,
-                        version=row.version,
-                        snapshot=_use_day_snapshot(row),
-                        changed_by=actor,
-                    )
-                )
-                row.used, row.amount, row.source = item.used, amount, source
-                row.recorded_by = actor
-                row.version += 1
-                outcome.changed.append(row)
-            _raise_if(errors)
-            UseDay.objects.bulk_create(outcome.created)
-            UseDay.objects.bulk_update(
-                outcome.changed,
-                ["used", "amount", "source", "recorded_by", "version", "updated_at"],
-            )
-            RecordRevision.objects.bulk_create(revisions)
-            touched = {abstinence_key(r.substance) for r in outcome.created + outcome.changed}
-            if touched:
-                _sync_calendar_events(
-                    actor=actor, client=client, keys=touched, since=start, outcome=outcome
-                )
-                evaluate_recovery(client=client, events=outcome.events_created, recorded_by=actor)
-            _success(
+    with writing(
+        actor, Action.UPDATE, client, CATEGORY, PURPOSE, detail={"of": "use_days"}
+    ) as grant:
+        _raise_if(_check_days(start, end, days, source, _today()))
+        try:
+            _record_days(
                 actor=actor,
-                action=Action.UPDATE,
                 client=client,
-                resource_type="use_days",
-                resource_id=str(client.public_id),
-                reason="days of use recorded",
-                detail={
-                    "start": start.isoformat(),
-                    "end": end.isoformat(),
-                    "created": len(outcome.created),
-                    "changed": len(outcome.changed),
-                    "unchanged": len(outcome.unchanged),
-                    "return_to_use_events": [str(e.public_id) for e in outcome.events_created],
-                    "withdrawn_events": [str(e.public_id) for e in outcome.events_withdrawn],
-                },
+                start=start,
+                end=end,
+                days=days,
+                source=source,
+                outcome=outcome,
             )
-    except IntegrityError as exc:
-        # Someone else recorded one of these days between our read and our insert.
-        raise Conflict("Some of these days were just recorded by someone else. Reload.") from exc
+        except IntegrityError as exc:
+            # Someone else recorded one of these days between our read and our insert.
+            raise Conflict(
+                "Some of these days were just recorded by someone else. Reload."
+            ) from exc
+        grant.detail.update(
+            start=start.isoformat(),
+            end=end.isoformat(),
+            created=len(outcome.created),
+            changed=len(outcome.changed),
+            unchanged=len(outcome.unchanged),
+            return_to_use_events=[str(e.public_id) for e in outcome.events_created],
+            withdrawn_events=[str(e.public_id) for e in outcome.events_withdrawn],
+        )
     return outcome
+
+
+def _record_days(
+    *,
+    actor: User,
+    client: Client,
+    start: date,
+    end: date,
+    days: Sequence[UseDayInput],
+    source: str,
+    outcome: UseDaysOutcome,
+) -> None:
+    """``use_days_record``'s rows, in its write: lock the range, create, change (stale →
+    ``Conflict``), keep the history, bring the calendar's returns to use up to date."""
+    existing = {
+        (row.date, row.substance): row
+        for row in UseDay.objects.select_for_update().filter(
+            client=client, date__gte=start, date__lte=end
+        )
+    }
+    errors: Errors = {}
+    revisions: list[RecordRevision] = []
+    for i, item in enumerate(days):
+        amount = item.amount.strip() if item.used else ""
+        row = existing.get((item.day, item.substance))
+        if row is None:
+            if item.version is not None:
+                errors[f"days.{i}.version"] = ["This day has not been recorded yet."]
+                continue
+            new = UseDay(
+                organisation_id=client.organisation_id,
+                client=client,
+                date=item.day,
+                substance=item.substance,
+                used=item.used,
+                amount=amount,
+                source=source,
+                recorded_by=actor,
+            )
+            _full_clean(new, prefix=f"days.{i}.", exclude=["organisation", "client", "recorded_by"])
+            outcome.created.append(new)
+            continue
+        if (row.used, row.amount, row.source) == (item.used, amount, source):
+            outcome.unchanged.append(row)
+            continue
+        if item.version != row.version:
+            raise Conflict(
+                f"{item.day} ({item.substance}) was changed since you opened the "
+                "calendar. Reload to see the change."
+            )
+        revisions.append(
+            RecordRevision(
+                organisation_id=client.organisation_id,
+                client=client,
+                resource_type="useday",
+                resource_id=row.public_id,
+                version=row.version,
+                snapshot=_use_day_snapshot(row),
+                changed_by=actor,
+            )
+        )
+        row.used, row.amount, row.source = item.used, amount, source
+        row.recorded_by = actor
+        row.version += 1
+        outcome.changed.append(row)
+    _raise_if(errors)
+    UseDay.objects.bulk_create(outcome.created)
+    UseDay.objects.bulk_update(
+        outcome.changed,
+        ["used", "amount", "source", "recorded_by", "version", "updated_at"],
+    )
+    RecordRevision.objects.bulk_create(revisions)
+    touched = {abstinence_key(r.substance) for r in outcome.created + outcome.changed}
+    if touched:
+        _sync_calendar_events(
+            actor=actor, client=client, keys=touched, since=start, outcome=outcome
+        )
+        evaluate_recovery(client=client, events=outcome.events_created, recorded_by=actor)
 
 
 def _sync_calendar_events(
@@ -812,42 +795,36 @@ def return_to_use_report(
     Without ``after_abstinent_days`` the known abstinent days before ``day`` are counted from
     the calendar and screens (None when the day before is unknown).
     """
-    authorize(actor, Action.CREATE, client, CATEGORY, PURPOSE, detail={"of": "return_to_use"})
-    errors: Errors = {}
-    if substance not in Substance.values:
-        errors["substance"] = ["Choose a substance from the list."]
-    if day > _today():
-        errors["date"] = ["A return to use cannot be in the future."]
-    if after_abstinent_days is not None and not 0 <= after_abstinent_days <= 36_500:
-        errors["after_abstinent_days"] = ["Give a number of days from 0."]
-    if len(note) > MAX_NOTE:
-        errors["note"] = [f"Keep the note under {MAX_NOTE} characters."]
-    _raise_if(errors)
-    run = after_abstinent_days
-    if run is None:
-        key = abstinence_key(substance)
-        run = _known_run(_evidence(client, {key}).days[key], day)
-    event = _new_event(
-        actor=actor,
-        client=client,
-        episodes=_episodes(client),
-        day=day,
-        substance=substance,
-        source=ReturnSource.CLINICIAN,
-        run=run,
-        note=note.strip(),
-    )
-    _full_clean(event, exclude=["client", "created_by", "screen", "episode"])
-    with transaction.atomic():
+    with writing(
+        actor, Action.CREATE, client, CATEGORY, PURPOSE, detail={"of": "return_to_use"}
+    ) as grant:
+        errors: Errors = {}
+        if substance not in Substance.values:
+            errors["substance"] = ["Choose a substance from the list."]
+        if day > _today():
+            errors["date"] = ["A return to use cannot be in the future."]
+        if after_abstinent_days is not None and not 0 <= after_abstinent_days <= 36_500:
+            errors["after_abstinent_days"] = ["Give a number of days from 0."]
+        if len(note) > MAX_NOTE:
+            errors["note"] = [f"Keep the note under {MAX_NOTE} characters."]
+        _raise_if(errors)
+        run = after_abstinent_days
+        if run is None:
+            key = abstinence_key(substance)
+            run = _known_run(_evidence(client, {key}).days[key], day)
+        event = _new_event(
+            actor=actor,
+            client=client,
+            episodes=_episodes(client),
+            day=day,
+            substance=substance,
+            source=ReturnSource.CLINICIAN,
+            run=run,
+            note=note.strip(),
+        )
+        _full_clean(event, exclude=["client", "created_by", "screen", "episode"])
         event.save()
         evaluate_recovery(client=client, events=[event], recorded_by=actor)
-        _success(
-            actor=actor,
-            action=Action.CREATE,
-            client=client,
-            resource_type="return_to_use_event",
-            resource_id=str(event.public_id),
-            reason="return to use reported",
-            detail={"source": ReturnSource.CLINICIAN},
-        )
+        grant.record_as(event)
+        grant.detail["source"] = ReturnSource.CLINICIAN
     return event

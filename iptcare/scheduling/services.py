@@ -1,9 +1,10 @@
 """Every write to appointments and group sessions.
 
-Shape (STYLE.md): keyword-only, ``actor`` first, the access decision through ``authorize`` before
-the transaction (so that a denial is recorded even though nothing changes), then one atomic block
-that locks the row, checks the rules, ``full_clean()``s, saves and appends the change event
-(before/after) to the audit trail. A refused action changes nothing.
+Shape (STYLE.md): keyword-only, ``actor`` first, one ``writing`` block — the access decision
+first (a refusal is recorded and changes nothing), then one transaction that locks the row,
+checks the rules (a bad input is recorded as the write's failure), ``full_clean()``s, saves,
+keeps the record's history and ends with the write's one audit event, which names what changed
+(fields and versions, never their content).
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
-from iptcare.access.policy import authorize, decide
+from iptcare.access.policy import Grant, check, decide, writing
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
-from iptcare.audit.models import Outcome
-from iptcare.audit.services import record
 from iptcare.clients.models import Client, RecordRevision
 from iptcare.core.errors import Conflict, DomainError, InvalidInput
 from iptcare.core.models import Program
@@ -77,22 +76,21 @@ def _snapshot(appointment: Appointment) -> dict[str, Any]:
     }
 
 
-def _record_change(
+def _keep_history(
     *,
+    grant: Grant,
     actor: User,
-    action: Action,
     appointment: Appointment,
-    reason: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
     why: str = "",
 ) -> None:
-    """Keep the appointment's history and append the change event, in the caller's transaction.
+    """Keep the appointment's history and say in the write's audit event what changed.
 
     The state before the change (with ``why``, the clinician's own words for a correction) goes
     to the record's history (``RecordRevision``), like every other clinical record's: the audit
-    trail, which administrators read, says who changed what and which fields, never the
-    content (locations, cancellation and correction reasons). ``reason`` is a fixed phrase."""
+    trail, which administrators read, says who changed which fields and the version, never the
+    content (locations, cancellation and correction reasons)."""
     if before is not None:
         RecordRevision.objects.create(
             organisation_id=appointment.organisation_id,
@@ -109,22 +107,8 @@ def _record_change(
         for key in (after or before or {})
         if key != "version" and (before or {}).get(key) != (after or {}).get(key)
     )
-    record(
-        actor=actor,
-        action=action,
-        data_category=CATEGORY,
-        outcome=Outcome.SUCCESS,
-        organisation_id=appointment.organisation.public_id,
-        client_id=appointment.client.public_id,
-        resource_type="appointment",
-        resource_id=str(appointment.public_id),
-        purpose=PURPOSE,
-        reason=reason,
-        detail={
-            "version": (after or before or {}).get("version"),
-            "changed": changed if before is not None and after is not None else [],
-        },
-    )
+    grant.detail["version"] = (after or before or {}).get("version")
+    grant.detail["changed"] = changed if before is not None and after is not None else []
 
 
 def _full_clean(obj: Appointment | GroupSession, *, exclude: Iterable[str] = ()) -> None:
@@ -238,36 +222,39 @@ def appointment_schedule(
     is_telehealth: bool = False,
 ) -> Appointment:
     """Book an individual (non-group) appointment for ``client`` with ``clinician``."""
-    authorize(actor, Action.CREATE, client, CATEGORY, PURPOSE)
-    errors = _check_start(starts_at)
-    if kind == AppointmentKind.GROUP:
-        errors["kind"] = ["Group appointments are made by adding the client to a group session."]
-    if problems := clinician_problems(clinician, client):
-        errors["clinician"] = problems
-    _raise_if(errors)
-    appointment = Appointment(
-        organisation=client.organisation,
-        program=client.program,
-        client=client,
-        clinician=clinician,
-        kind=kind,
-        modality=modality,
-        starts_at=starts_at,
-        duration_minutes=duration_minutes,
-        location=location,
-        is_telehealth=is_telehealth,
-    )
-    _full_clean(appointment)
-    with transaction.atomic():
+    with writing(
+        actor, Action.CREATE, client, CATEGORY, PURPOSE, detail={"appointment": "schedule"}
+    ) as grant:
+        errors = _check_start(starts_at)
+        if kind == AppointmentKind.GROUP:
+            errors["kind"] = [
+                "Group appointments are made by adding the client to a group session."
+            ]
+        if problems := clinician_problems(clinician, client):
+            errors["clinician"] = problems
+        _raise_if(errors)
+        appointment = Appointment(
+            organisation=client.organisation,
+            program=client.program,
+            client=client,
+            clinician=clinician,
+            kind=kind,
+            modality=modality,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+            location=location,
+            is_telehealth=is_telehealth,
+        )
+        _full_clean(appointment)
         appointment.save()
-        _record_change(
+        _keep_history(
+            grant=grant,
             actor=actor,
-            action=Action.CREATE,
             appointment=appointment,
-            reason="appointment scheduled",
             before=None,
             after=_snapshot(appointment),
         )
+        grant.record_as(appointment)
     return appointment
 
 
@@ -284,8 +271,9 @@ def appointment_reschedule(
 
     A stale ``version`` is a ``Conflict`` (409).
     """
-    authorize(actor, Action.UPDATE, appointment, CATEGORY, PURPOSE)
-    with transaction.atomic():
+    with writing(
+        actor, Action.UPDATE, appointment, CATEGORY, PURPOSE, detail={"appointment": "reschedule"}
+    ) as grant:
         locked = _lock(appointment, version)
         _require_scheduled(locked, "reschedule")
         errors = _check_start(starts_at)
@@ -303,30 +291,25 @@ def appointment_reschedule(
         locked.version += 1
         _full_clean(locked)
         locked.save()
-        _record_change(
-            actor=actor,
-            action=Action.UPDATE,
-            appointment=locked,
-            reason="appointment rescheduled",
-            before=before,
-            after=_snapshot(locked),
+        _keep_history(
+            grant=grant, actor=actor, appointment=locked, before=before, after=_snapshot(locked)
         )
     return locked
 
 
 def _apply_attendance(
     *,
+    grant: Grant,
     actor: User,
     locked: Appointment,
     status: str,
     modality: str,
     now: datetime,
-    reason: str,
     why: str = "",
 ) -> None:
-    """Set the outcome on the locked row, append the change event with ``reason`` (a fixed
-    phrase) and the history with ``why`` (a correction's own words), and let the no-show rule
-    look again. Recording and correcting both come through here."""
+    """Set the outcome on the locked row, keep its history with ``why`` (a correction's own
+    words), name the outcome in the write's event and let the no-show rule look again.
+    Recording and correcting both come through here."""
     before = _snapshot(locked)
     locked.status = status
     if modality:
@@ -336,11 +319,11 @@ def _apply_attendance(
     locked.version += 1
     _full_clean(locked)
     locked.save()
-    _record_change(
+    grant.detail["status"] = status
+    _keep_history(
+        grant=grant,
         actor=actor,
-        action=Action.UPDATE,
         appointment=locked,
-        reason=reason,
         before=before,
         after=_snapshot(locked),
         why=why,
@@ -361,19 +344,20 @@ def appointment_record_attendance(
     version: int | None = None,
 ) -> Appointment:
     """Record attended / late / no-show, once, for a scheduled appointment that has started."""
-    authorize(actor, Action.UPDATE, appointment, CATEGORY, PURPOSE)
-    now = timezone.now()
-    with transaction.atomic():
+    with writing(
+        actor,
+        Action.UPDATE,
+        appointment,
+        CATEGORY,
+        PURPOSE,
+        detail={"appointment": "record attendance"},
+    ) as grant:
+        now = timezone.now()
         locked = _lock(appointment, version)
         _require_scheduled(locked, "record attendance")
         _raise_if(attendance_problems(locked, status, modality, now=now))
         _apply_attendance(
-            actor=actor,
-            locked=locked,
-            status=status,
-            modality=modality,
-            now=now,
-            reason=f"attendance recorded: {status}",
+            grant=grant, actor=actor, locked=locked, status=status, modality=modality, now=now
         )
     return locked
 
@@ -395,20 +379,26 @@ def appointment_correct_attendance(
     correction appends its own, and the appointment's history keeps the row as it was with the
     reason (``RecordRevision``; the audit trail gets no free text). A correction to no-show
     runs the consecutive no-shows rule as recording does; a correction away from a no-show
-    resolves the open no-show alert if the run no longer stands. A stale ``version`` is a
-    ``Conflict``.
+    resolves the open no-show alert if the run no longer stands (named in the correction's one
+    audit event). A stale ``version`` is a ``Conflict``.
     """
-    authorize(actor, Action.UPDATE, appointment, CATEGORY, PURPOSE)
-    reason = reason.strip()
-    errors: dict[str, list[str]] = {}
-    if not reason:
-        errors["reason"] = ["Say why the recorded attendance is wrong."]
-    elif len(reason) > ATTENDANCE_CORRECTION_REASON_MAX:
-        errors["reason"] = [
-            f"Keep the reason to {ATTENDANCE_CORRECTION_REASON_MAX} characters or fewer."
-        ]
-    now = timezone.now()
-    with transaction.atomic():
+    with writing(
+        actor,
+        Action.UPDATE,
+        appointment,
+        CATEGORY,
+        PURPOSE,
+        detail={"appointment": "correct attendance"},
+    ) as grant:
+        reason = reason.strip()
+        errors: dict[str, list[str]] = {}
+        if not reason:
+            errors["reason"] = ["Say why the recorded attendance is wrong."]
+        elif len(reason) > ATTENDANCE_CORRECTION_REASON_MAX:
+            errors["reason"] = [
+                f"Keep the reason to {ATTENDANCE_CORRECTION_REASON_MAX} characters or fewer."
+            ]
+        now = timezone.now()
         locked = _lock(appointment, version)
         _require_attendance_recorded(locked)
         problems = attendance_problems(locked, status, modality, now=now)
@@ -419,12 +409,12 @@ def appointment_correct_attendance(
         _raise_if({**problems, **errors})
         was_no_show = locked.status == AppointmentStatus.NO_SHOW
         _apply_attendance(
+            grant=grant,
             actor=actor,
             locked=locked,
             status=status,
             modality=modality,
             now=now,
-            reason=f"attendance corrected: {status}",
             why=reason,
         )
         if was_no_show and status != AppointmentStatus.NO_SHOW:
@@ -443,14 +433,15 @@ def appointment_cancel(
     version: int | None = None,
 ) -> Appointment:
     """Cancel a scheduled appointment, by the client or by the program, with a reason."""
-    authorize(actor, Action.UPDATE, appointment, CATEGORY, PURPOSE)
-    errors: dict[str, list[str]] = {}
-    if status not in CANCELLED_STATUSES:
-        errors["status"] = ["Say whether the client or the program cancelled."]
-    if not reason.strip():
-        errors["cancellation_reason"] = ["Give the reason for the cancellation."]
-    _raise_if(errors)
-    with transaction.atomic():
+    with writing(
+        actor, Action.UPDATE, appointment, CATEGORY, PURPOSE, detail={"appointment": "cancel"}
+    ) as grant:
+        errors: dict[str, list[str]] = {}
+        if status not in CANCELLED_STATUSES:
+            errors["status"] = ["Say whether the client or the program cancelled."]
+        if not reason.strip():
+            errors["cancellation_reason"] = ["Give the reason for the cancellation."]
+        _raise_if(errors)
         locked = _lock(appointment, version)
         _require_scheduled(locked, "cancel")
         before = _snapshot(locked)
@@ -461,13 +452,9 @@ def appointment_cancel(
         locked.version += 1
         _full_clean(locked)
         locked.save()
-        _record_change(
-            actor=actor,
-            action=Action.UPDATE,
-            appointment=locked,
-            reason=f"appointment cancelled: {status}",
-            before=before,
-            after=_snapshot(locked),
+        grant.detail["status"] = status
+        _keep_history(
+            grant=grant, actor=actor, appointment=locked, before=before, after=_snapshot(locked)
         )
     return locked
 
@@ -499,88 +486,82 @@ def group_session_create(
         location=location,
         is_telehealth=is_telehealth,
     )
-    authorize(actor, Action.CREATE, session, CATEGORY, PURPOSE)
-    errors = _check_start(starts_at)
-    if problems := clinician_problems(facilitator, session):
-        errors["facilitator"] = problems
-    co = list(co_facilitators)
-    for person in co:
-        if problems := clinician_problems(person, session):
-            errors.setdefault("co_facilitators", []).append(f"{person.full_name}: {problems[0]}")
-    _raise_if(errors)
-    _full_clean(session)
-    with transaction.atomic():
+    with writing(
+        actor, Action.CREATE, session, CATEGORY, PURPOSE, detail={"group_session": "create"}
+    ) as grant:
+        errors = _check_start(starts_at)
+        if problems := clinician_problems(facilitator, session):
+            errors["facilitator"] = problems
+        co = list(co_facilitators)
+        for person in co:
+            if problems := clinician_problems(person, session):
+                errors.setdefault("co_facilitators", []).append(
+                    f"{person.full_name}: {problems[0]}"
+                )
+        _raise_if(errors)
+        _full_clean(session)
         session.save()
         session.co_facilitators.set(co)
-        record(
-            actor=actor,
-            action=Action.CREATE,
-            data_category=CATEGORY,
-            outcome=Outcome.SUCCESS,
-            organisation_id=program.organisation.public_id,
-            resource_type="group_session",
-            resource_id=str(session.public_id),
-            purpose=PURPOSE,
-            reason="group session created",
-            detail={
-                "title": session.title,
-                "program": str(program.public_id),
-                "starts_at": starts_at.isoformat(),
-                "facilitator": str(facilitator.public_id),
-            },
+        # Ids and the time, not the title (free text).
+        grant.detail.update(
+            program=str(program.public_id),
+            starts_at=starts_at.isoformat(),
+            facilitator=str(facilitator.public_id),
         )
     return session
 
 
 def group_roster_add(*, actor: User, session: GroupSession, client: Client) -> Appointment:
     """Enrol ``client`` in the session: one group appointment, with the facilitator."""
-    authorize(
+    with writing(
         actor,
         Action.CREATE,
         client,
         CATEGORY,
         PURPOSE,
-        detail={"group_session": str(session.public_id)},
-    )
-    errors: dict[str, list[str]] = {}
-    if client.organisation_id != session.organisation_id or client.program_id != session.program_id:
-        errors["client"] = ["The client is not in this group's program."]
-    elif Appointment.objects.filter(group_session=session, client=client).exists():
-        errors["client"] = ["The client is already on this group's roster."]
-    if not errors and (problems := clinician_problems(session.facilitator, client)):
-        errors["client"] = [f"The facilitator cannot see this client: {problems[0]}"]
-    _raise_if(errors)
-    appointment = Appointment(
-        organisation=session.organisation,
-        program=session.program,
-        client=client,
-        clinician=session.facilitator,
-        kind=AppointmentKind.GROUP,
-        modality=session.modality,
-        starts_at=session.starts_at,
-        duration_minutes=session.duration_minutes,
-        location=session.location,
-        is_telehealth=session.is_telehealth,
-        group_session=session,
-    )
-    # The roster seat's uniqueness is the database's job (a concurrent add races the check).
-    _full_clean(appointment, exclude=["group_session"])
-    try:
-        with transaction.atomic():
+        detail={"appointment": "add to group roster", "group_session": str(session.public_id)},
+    ) as grant:
+        errors: dict[str, list[str]] = {}
+        if (
+            client.organisation_id != session.organisation_id
+            or client.program_id != session.program_id
+        ):
+            errors["client"] = ["The client is not in this group's program."]
+        elif Appointment.objects.filter(group_session=session, client=client).exists():
+            errors["client"] = ["The client is already on this group's roster."]
+        if not errors and (problems := clinician_problems(session.facilitator, client)):
+            errors["client"] = [f"The facilitator cannot see this client: {problems[0]}"]
+        _raise_if(errors)
+        appointment = Appointment(
+            organisation=session.organisation,
+            program=session.program,
+            client=client,
+            clinician=session.facilitator,
+            kind=AppointmentKind.GROUP,
+            modality=session.modality,
+            starts_at=session.starts_at,
+            duration_minutes=session.duration_minutes,
+            location=session.location,
+            is_telehealth=session.is_telehealth,
+            group_session=session,
+        )
+        # The roster seat's uniqueness is the database's job (a concurrent add races the check).
+        _full_clean(appointment, exclude=["group_session"])
+        try:
             appointment.save()
-            _record_change(
-                actor=actor,
-                action=Action.CREATE,
-                appointment=appointment,
-                reason="added to group roster",
-                before=None,
-                after=_snapshot(appointment),
-            )
-    except IntegrityError as exc:
-        raise InvalidInput(
-            "The client is already on this group's roster.",
-            field_errors={"client": ["The client is already on this group's roster."]},
-        ) from exc
+        except IntegrityError as exc:
+            raise InvalidInput(
+                "The client is already on this group's roster.",
+                field_errors={"client": ["The client is already on this group's roster."]},
+            ) from exc
+        _keep_history(
+            grant=grant,
+            actor=actor,
+            appointment=appointment,
+            before=None,
+            after=_snapshot(appointment),
+        )
+        grant.record_as(appointment)
     return appointment
 
 
@@ -591,27 +572,28 @@ def group_roster_remove(*, actor: User, session: GroupSession, client: Client) -
         .filter(group_session=session, client=client)
         .first()
     )
-    if appointment is None:
-        authorize(actor, Action.UPDATE, client, CATEGORY, PURPOSE)
-        raise InvalidInput(
-            "The client is not on this group's roster.",
-            field_errors={"client": ["The client is not on this group's roster."]},
-        )
-    authorize(actor, Action.UPDATE, appointment, CATEGORY, PURPOSE)
-    with transaction.atomic():
+    with writing(
+        actor,
+        Action.UPDATE,
+        appointment or client,
+        CATEGORY,
+        PURPOSE,
+        detail={
+            "appointment": "remove from group roster",
+            "group_session": str(session.public_id),
+        },
+    ) as grant:
+        if appointment is None:
+            raise InvalidInput(
+                "The client is not on this group's roster.",
+                field_errors={"client": ["The client is not on this group's roster."]},
+            )
         locked = _lock(appointment, None)
         _require_scheduled(locked, "remove from the roster")
         before = _snapshot(locked)
         locked.delete()
-        # The seat never happened; the trail keeps what it was.
-        _record_change(
-            actor=actor,
-            action=Action.UPDATE,
-            appointment=appointment,
-            reason="removed from group roster",
-            before=before,
-            after=None,
-        )
+        # The seat never happened; its history keeps what it was.
+        _keep_history(grant=grant, actor=actor, appointment=appointment, before=before, after=None)
 
 
 def group_record_attendance(
@@ -623,25 +605,34 @@ def group_record_attendance(
 ) -> list[Appointment]:
     """Record attendance for several attendees at once (client public id → status).
 
-    All or nothing: one refused entry refuses the lot, with the client's id as the field.
+    All or nothing: one refused entry refuses the lot, with the client's id as the field. One
+    write of the session, whose audit event names each seat's recording (``detail["also"]``):
+    every seat is decided before any is looked at, and a refusal of one refuses the lot.
     """
-    seats = {
-        a.client.public_id: a
-        for a in Appointment.objects.select_related("organisation", "client", "clinician").filter(
-            group_session=session, client__public_id__in=list(attendance)
-        )
-    }
-    unknown = [str(cid) for cid in attendance if cid not in seats]
-    if unknown:
-        raise InvalidInput(
-            "Some clients are not on this group's roster.",
-            field_errors={cid: ["Not on this group's roster."] for cid in unknown},
-        )
-    for seat in seats.values():
-        authorize(actor, Action.UPDATE, seat, CATEGORY, PURPOSE)
-    now = timezone.now()
-    done: list[Appointment] = []
-    with transaction.atomic():
+    with writing(
+        actor,
+        Action.UPDATE,
+        session,
+        CATEGORY,
+        PURPOSE,
+        detail={"group_session": "record attendance"},
+    ):
+        seats = {
+            a.client.public_id: a
+            for a in Appointment.objects.select_related(
+                "organisation", "client", "clinician"
+            ).filter(group_session=session, client__public_id__in=list(attendance))
+        }
+        unknown = [str(cid) for cid in attendance if cid not in seats]
+        if unknown:
+            raise InvalidInput(
+                "Some clients are not on this group's roster.",
+                field_errors={cid: ["Not on this group's roster."] for cid in unknown},
+            )
+        # Every seat is decided before any is looked at: one refusal refuses the lot.
+        for seat in seats.values():
+            check(actor, Action.UPDATE, seat, CATEGORY, PURPOSE)
+        now = timezone.now()
         errors: dict[str, list[str]] = {}
         locked_by_client: dict[UUID, Appointment] = {}
         for client_id, status in attendance.items():
@@ -652,15 +643,24 @@ def group_record_attendance(
                 errors[str(client_id)] = [m for ms in problems.values() for m in ms]
             locked_by_client[client_id] = locked
         _raise_if(errors, "Attendance could not be recorded for some clients.")
+        done: list[Appointment] = []
         for client_id, status in attendance.items():
             locked = locked_by_client[client_id]
-            _apply_attendance(
-                actor=actor,
-                locked=locked,
-                status=status,
-                modality=modality,
-                now=now,
-                reason=f"attendance recorded: {status}",
-            )
+            with writing(
+                actor,
+                Action.UPDATE,
+                locked,
+                CATEGORY,
+                PURPOSE,
+                detail={"appointment": "record attendance"},
+            ) as seat_write:
+                _apply_attendance(
+                    grant=seat_write,
+                    actor=actor,
+                    locked=locked,
+                    status=status,
+                    modality=modality,
+                    now=now,
+                )
             done.append(locked)
     return done

@@ -2,7 +2,8 @@
 correcting it), group sessions.
 
 Views parse input and render; reads go through selectors, writes through services, both of which
-ask the access policy. A refused action re-renders the form with field errors (status 400/409).
+ask the access policy (a service's write records its own outcome). Opening an empty form records
+nothing. A refused action re-renders the form with field errors (status 400/409).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from iptcare.access.policy import authorize
+from iptcare.access.policy import check
 from iptcare.access.vocabulary import Action, DataCategory, Purpose
 from iptcare.accounts.models import User
 from iptcare.clients.selectors import client_get, client_list
@@ -98,9 +99,9 @@ def client_appointments(request: HttpRequest, client_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def appointment_new(request: HttpRequest, client_id: UUID) -> HttpResponse:
     actor = _actor(request)
-    client = client_get(actor=actor, public_id=client_id)
-    if request.method != "POST":
-        authorize(actor, Action.CREATE, client, CATEGORY, PURPOSE)
+    # The client a new appointment will belong to: an empty form, nothing read is recorded (the
+    # service decides again and records the write).
+    client = client_get(actor=actor, public_id=client_id, action=Action.CREATE, category=CATEGORY)
     form = AppointmentScheduleForm(request.POST or None, client=client)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -240,7 +241,7 @@ def group_new(request: HttpRequest, program_id: UUID) -> HttpResponse:
     program = Program.objects.select_related("organisation").filter(public_id=program_id).first()
     if program is None:
         raise NotFound("No such program.")
-    authorize(actor, Action.CREATE, program, CATEGORY, PURPOSE, detail={"of": "group_session"})
+    check(actor, Action.CREATE, program, CATEGORY, PURPOSE, detail={"of": "group_session"})
     form = GroupSessionForm(request.POST or None, program=program)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

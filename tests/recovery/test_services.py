@@ -68,13 +68,17 @@ def test_record_a_screen(theo: User, client_record: Client, episode: Episode) ->
         ("opiates", "other_opiates", "negative", False),
         ("thc", "marijuana", "invalid", False),
     ]
-    events = AuditEvent.objects.filter(id__gt=before).order_by("id")
-    assert [(e.action, e.outcome, e.resource_type) for e in events] == [
-        ("create", "allowed", "client"),
-        ("create", "success", "drug_screen"),
-    ]
+    # One event for the write, naming the new screen.
+    [event] = AuditEvent.objects.filter(id__gt=before)
+    assert (event.action, event.outcome, event.resource_type, event.resource_id) == (
+        "create",
+        "success",
+        "drug_screen",
+        str(screen.public_id),
+    )
+    assert (event.actor_role, event.reason) == ("therapist", "Therapist may create clinical_record")
     # The trail holds counts and ids, never the results.
-    assert events[1].detail == {"results": 3, "return_to_use_events": []}
+    assert event.detail == {"of": "drug_screen", "results": 3, "return_to_use_events": []}
     assert not ReturnToUseEvent.objects.exists()
 
 

@@ -1,6 +1,6 @@
 """Withdrawing a return-to-use event resolves the alerts it raised — in the same transaction,
-those of that event only, with the reason, by the withdrawing user, audited as a resolution —
-and a refused withdrawal changes no alert."""
+those of that event only, with the reason, by the withdrawing user, each resolution named in the
+withdrawing write's one audit event — and a refused withdrawal changes no alert."""
 
 from __future__ import annotations
 
@@ -37,8 +37,16 @@ def _alert_state() -> list[tuple[Any, ...]]:
     )
 
 
-def _resolution_events(since: int) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(id__gt=since, resource_type="alert").order_by("id"))
+def _resolutions(since: int) -> list[dict[str, Any]]:
+    """The alert resolutions named by the writes after ``since``: a resolution is part of the
+    write that withdrew its cause (``detail["also"]``), never an event of its own."""
+    assert not AuditEvent.objects.filter(id__gt=since, resource_type="alert").exists()
+    return [
+        also
+        for event in AuditEvent.objects.filter(id__gt=since).order_by("id")
+        for also in event.detail.get("also", [])
+        if also["resource_type"] == "alert"
+    ]
 
 
 def _correct_day_back(actor: User, client: Client, day_ago: int = 1) -> services.UseDaysOutcome:
@@ -89,15 +97,23 @@ def test_calendar_correction_resolves_both_alerts_of_that_event_and_no_other(
         1,
         None,
     )
-    audited = _resolution_events(since)
-    assert sorted(e.resource_id for e in audited) == sorted(
+    # One event: nina's correction of the calendar, naming the withdrawal and both resolutions.
+    [write] = AuditEvent.objects.filter(id__gt=since)
+    assert (write.action, write.outcome, write.actor_id, write.client_id) == (
+        "update",
+        "success",
+        nina.public_id,
+        client_record.public_id,
+    )
+    assert write.detail["withdrawn_events"] == [str(event.public_id)]
+    audited = _resolutions(since)
+    assert sorted(r["resource_id"] for r in audited) == sorted(
         str(a.public_id) for a in raised.values()
     )
-    for e in audited:
-        assert (e.action, e.outcome, e.actor_id) == ("update", "allowed", nina.public_id)
-        assert e.client_id == client_record.public_id
-        assert e.detail["alert"] == "resolve" and e.detail["source_id"] == str(event.public_id)
-        assert CALENDAR_REASON not in str(e.detail)  # the note stays in the clinical table
+    for r in audited:
+        assert r["action"] == "update"
+        assert r["alert"] == "resolve" and r["source_id"] == str(event.public_id)
+    assert CALENDAR_REASON not in str(write.detail)  # the note stays in the clinical table
 
 
 def test_a_recount_resolves_the_old_events_alert_and_leaves_the_new_ones_open(
@@ -141,12 +157,12 @@ def test_marking_a_screen_expected_resolves_its_events_open_overdose_alert(
     screen_alert = Alert.objects.get(source_type="drug_screen", source_id=str(screen.public_id))
     assert screen_alert.status == AlertStatus.RESOLVED
     assert "hospital stay" in screen_alert.resolution_note
-    audited = _resolution_events(since)
-    assert {e.resource_id for e in audited} == {
+    assert {r["resource_id"] for r in _resolutions(since)} == {
         str(overdose.public_id),
         str(screen_alert.public_id),
     }
-    assert {e.outcome for e in audited} == {"allowed"}
+    [write] = AuditEvent.objects.filter(id__gt=since, action="update")
+    assert (write.outcome, write.resource_type) == ("success", "drug_screen")
 
 
 def test_a_screen_alert_stays_open_while_an_unexpected_positive_is_left(
@@ -193,7 +209,7 @@ def test_an_alert_already_resolved_stays_as_it_was(
     )
     overdose = Alert.objects.get(pk=raised[AlertKind.OVERDOSE_RISK].pk)
     assert overdose.status == AlertStatus.RESOLVED and overdose.resolved_by == nina
-    assert [e.resource_id for e in _resolution_events(since)] == [str(overdose.public_id)]
+    assert [r["resource_id"] for r in _resolutions(since)] == [str(overdose.public_id)]
 
 
 def test_refused_calendar_corrections_change_no_alert(

@@ -57,7 +57,7 @@ def test_week_holds_the_clinicians_seven_days_day_by_day(
     assert week.days[2].appointments[0].client.display_name == "Client2 Otherly"
     events = list(AuditEvent.objects.filter(id__gt=before))
     assert [(e.action, e.data_category, e.outcome, e.resource_type) for e in events] == [
-        ("list", "clinical_record", "allowed", "program")
+        ("list", "clinical_record", "success", "program")
     ]
     assert (week.previous_start, week.next_start) == (
         MONDAY - timedelta(days=7),

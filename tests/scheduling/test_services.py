@@ -55,10 +55,17 @@ def test_schedule_creates_a_scheduled_appointment_and_audits_it(
     assert appointment.status == S.SCHEDULED
     assert appointment.version == 1
     assert appointment.program_id == client_record.program_id
-    events = list(AuditEvent.objects.filter(id__gt=before).order_by("id"))
-    assert [(e.action, e.outcome) for e in events] == [("create", "allowed"), ("create", "success")]
-    assert events[1].resource_id == str(appointment.public_id)
-    assert events[1].client_id == client_record.public_id
+    # One event for the write: the decision's role and reason, naming the new appointment.
+    [event] = AuditEvent.objects.filter(id__gt=before)
+    assert (event.action, event.outcome, event.actor_role, event.reason) == (
+        "create",
+        "success",
+        "therapist",
+        "Therapist may create clinical_record",
+    )
+    assert (event.resource_type, event.resource_id) == ("appointment", str(appointment.public_id))
+    assert event.client_id == client_record.public_id
+    assert event.detail == {"appointment": "schedule", "version": 1, "changed": []}
 
 
 def test_a_nurse_of_the_program_may_be_the_clinician(
@@ -267,8 +274,10 @@ def test_cancel_a_scheduled_appointment(
     assert (done.status, done.cancellation_reason, done.version) == (status, reason, 2)
     # The reason is in the record (and its history), never in the audit trail.
     change = AuditEvent.objects.order_by("-id").first()
-    assert change is not None and change.reason == f"appointment cancelled: {status}"
+    assert change is not None and change.reason == "Therapist may update clinical_record"
     assert change.detail == {
+        "appointment": "cancel",
+        "status": status,
         "version": 2,
         # Cancelling records who settled the outcome, as recording attendance does.
         "changed": [
@@ -336,6 +345,7 @@ def test_reschedule_moves_and_bumps_the_version(
     change = AuditEvent.objects.order_by("-id").first()
     assert change is not None
     assert change.detail == {
+        "appointment": "reschedule",
         "version": 2,
         "changed": ["clinician", "duration_minutes", "starts_at"],
     }
