@@ -195,8 +195,7 @@ def staff_resend_setup(*, actor: User, user: User, request: HttpRequest | None) 
             raise InvalidInput("This user is deactivated; reactivate them first.")
         if user.has_usable_password():
             raise InvalidInput(
-                "This user has already chosen a password; they can reset it from the sign-in "
-                "page."
+                "This user has already chosen a password; they can reset it from the sign-in page."
             )
         grant.record_as(user)
         grant.detail.update({"subject": user.email, "setup_email": "again"})

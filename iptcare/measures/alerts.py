@@ -308,7 +308,6 @@ def lock_client(client: Client) -> None:
     list(Client.objects.select_for_update().filter(pk=client.pk).values_list("pk", flat=True))
 
 
-
 def evaluate_attendance(*, client: Client) -> Alert | None:
     """After attendance is recorded: two or more consecutive no-shows raise an alert."""
     lock_client(client)

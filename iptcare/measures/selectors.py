@@ -128,9 +128,7 @@ def alert_inbox(*, actor: User) -> Inbox:
             query = query.filter(program_id__in=sorted(reach))
         others = list(query[: INBOX_LIMIT + 1])
     mine = [a for a in own if decide(actor, Action.VIEW, a, CATEGORY, Purpose.TREATMENT)]
-    supervision = [
-        a for a in others if decide(actor, Action.SIGN, a, CATEGORY, Purpose.OPERATIONS)
-    ]
+    supervision = [a for a in others if decide(actor, Action.SIGN, a, CATEGORY, Purpose.OPERATIONS)]
     shown_mine, shown_supervision = mine[:INBOX_LIMIT], supervision[:INBOX_LIMIT]
     for program in {a.program for a in shown_mine + shown_supervision}:
         authorize(

@@ -98,9 +98,7 @@ def portal_home(*, actor: User) -> PortalHome:
         .order_by("-activated_at", "-id")
         .first()
     )
-    goals = (
-        list(PlanGoal.objects.filter(plan=plan).values_list("text", flat=True)) if plan else []
-    )
+    goals = list(PlanGoal.objects.filter(plan=plan).values_list("text", flat=True)) if plan else []
     administrations = list(
         Administration.objects.filter(client=client)
         .only("instrument", "total", "band", "completed_at", "client_id")

@@ -56,8 +56,8 @@ CANCELLED_STATUSES = frozenset(
 ATTENDANCE_OUTCOMES = frozenset(
     {AppointmentStatus.ATTENDED, AppointmentStatus.LATE, AppointmentStatus.NO_SHOW}
 )
-# The reason given for correcting recorded attendance; it is kept in the change event's reason
-# (audit ``reason`` holds 500, with a short prefix).
+# The reason given for correcting recorded attendance; kept in the appointment's history
+# (RecordRevision), never in the audit trail.
 ATTENDANCE_CORRECTION_REASON_MAX = 300
 
 

@@ -88,8 +88,8 @@ def therapist_week(*, actor: User, clinician: User, week_start: date) -> Therapi
 
     Only clients of programs in which the actor may list clinical records; one audit event (LIST,
     resource: the first such program; every program read is named in the event's detail).
-    Fixed query count: programs, the actor's privileges (cached), the audit append, one query
-    for the appointments with their clients.
+    Fixed query count: programs, the actor's privileges (cached), one query for the
+    appointments with their clients; its audit event is appended at the request's edge.
     """
     if actor.organisation_id is None:
         raise NotFound("No such clinician.")
