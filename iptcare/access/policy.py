@@ -357,7 +357,11 @@ _current_write: ContextVar[Grant | None] = ContextVar("iptcare_current_write", d
 
 # A field's name as the forms, schemas and services name them. Anything else in an error's field
 # names came from the request (the keys of a submitted mapping) and is not written to the trail.
-_FIELD_NAME = re.compile(r"(?=.{1,60}$)[a-z0-9][a-z0-9_]*(?:\.[a-z0-9_]+)*")
+_FIELD_NAME = re.compile(
+    r"(?=.{1,60}$)[a-z0-9][a-z0-9_]*(?:\.[a-z0-9_]+)*"
+    # or a record's public id (a roster's seat is named by its client's)
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
 
 
 def failure_reason(exc: BaseException) -> str:
