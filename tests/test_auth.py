@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,9 +57,26 @@ def _enrol_and_verify(http: HttpClient) -> str:
     return secret
 
 
-def test_passwords_are_hashed_with_argon2(theo: User) -> None:
-    assert theo.password.startswith("argon2$")
-    assert settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+def test_the_application_hashes_passwords_with_argon2(tmp_path: Path) -> None:
+    """The suite hashes with a fast hasher (config/settings_test.py); the application's own
+    settings — demo here, production alike — hash with Argon2."""
+    code = (
+        "from django.conf import settings; from django.contrib.auth.hashers import make_password;"
+        " print(settings.PASSWORD_HASHERS[0]); print(make_password('x' * 16).split('$')[0])"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IPTCARE_", "DJANGO_"))}
+    env |= {"IPTCARE_DEMO": "1", "IPTCARE_VAR_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "iptcare"), "shell", "--no-imports", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["django.contrib.auth.hashers.Argon2PasswordHasher", "argon2"]
 
 
 @pytest.mark.parametrize(
