@@ -37,3 +37,10 @@ def last_audit_id() -> int:
     from iptcare.audit.models import AuditEvent
 
     return AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def audit_events_after(mark: int) -> list[Any]:
+    """The audit events written after ``last_audit_id()`` returned ``mark``, oldest first."""
+    from iptcare.audit.models import AuditEvent
+
+    return list(AuditEvent.objects.filter(id__gt=mark).order_by("id"))

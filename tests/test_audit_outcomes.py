@@ -23,14 +23,10 @@ from iptcare.clients.models import Client, Episode
 from iptcare.core.errors import Forbidden
 from iptcare.measures import alerts
 from iptcare.measures.models import Administration, Alert, AlertKind
-from tests.helpers import last_audit_id
+from tests.helpers import audit_events_after, last_audit_id
 
 PHQ9_ITEM9 = {str(n): "0" for n in range(1, 10)} | {"9": "2"}
 SECRET_NOTE = "Called the client's sister Maple at 555-0100"  # never in the trail
-
-
-def _events_after(mark: int) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(pk__gt=mark).order_by("pk"))
 
 
 @pytest.fixture
@@ -66,7 +62,7 @@ def test_a_write_leaves_exactly_one_event_with_the_decisions_role_and_reason(
     response = _administer(http, client_record, PHQ9_ITEM9)
     assert response.status_code == 201, response.content
     administration = Administration.objects.get()
-    (event,) = _events_after(mark)
+    (event,) = audit_events_after(mark)
     assert (event.action, event.outcome) == (Action.CREATE, Outcome.SUCCESS)
     assert event.actor_id == theo.public_id and event.actor_role == "therapist"
     assert event.reason == "Therapist may create clinical_record"
@@ -91,7 +87,7 @@ def test_a_failed_write_leaves_nothing_but_one_failure_event_without_the_values(
     response = _administer(http, client_record, {"1": "7", "2": "0"})
     assert response.status_code == 422
     assert not Administration.objects.exists() and not Alert.objects.exists()
-    (event,) = _events_after(mark)
+    (event,) = audit_events_after(mark)
     assert (event.action, event.outcome) == (Action.CREATE, Outcome.FAILURE)
     assert event.reason.startswith("failed: InvalidAnswers (422); fields: ")
     assert "1" in event.reason.split("fields: ")[1]
@@ -122,7 +118,7 @@ def test_a_stale_edit_leaves_one_failure_event_and_changes_nothing(
     assert response.status_code == 409
     alert.refresh_from_db()
     assert alert.status == "open" and alert.action_note == ""
-    (event,) = _events_after(mark)
+    (event,) = audit_events_after(mark)
     assert (event.action, event.outcome) == (Action.UPDATE, Outcome.FAILURE)
     assert event.reason == "failed: Conflict (409)"
     assert SECRET_NOTE not in json.dumps(
@@ -135,7 +131,7 @@ def test_a_stale_edit_leaves_one_failure_event_and_changes_nothing(
         {"version": alert.version, "note": SECRET_NOTE, "step": "acknowledge"},
     )
     assert response.status_code == 302
-    (event,) = _events_after(mark)
+    (event,) = audit_events_after(mark)
     assert (event.action, event.outcome) == (Action.UPDATE, Outcome.SUCCESS)
     assert event.resource_id == str(alert.public_id)
 
@@ -152,7 +148,7 @@ def test_a_refusal_is_recorded_once_and_changes_nothing(
         mark = last_audit_id()
         response = _administer(login_as(outsider), client_record, PHQ9_ITEM9)
         assert response.status_code == status
-        events = [e for e in _events_after(mark) if e.data_category != "authentication"]
+        events = [e for e in audit_events_after(mark) if e.data_category != "authentication"]
         assert [(e.action, e.outcome, e.actor_id) for e in events] == [
             (Action.CREATE, Outcome.DENIED, outsider.public_id)
         ]
@@ -170,7 +166,7 @@ def test_opening_an_empty_form_records_nothing(
     mark = last_audit_id()
     response = http.get(f"/clients/{client_record.public_id}/measures/phq-9/new/")
     assert response.status_code == 200
-    assert _events_after(mark) == []
+    assert audit_events_after(mark) == []
 
 
 @pytest.mark.django_db
@@ -187,7 +183,7 @@ def test_a_form_the_page_refuses_is_one_failure_event(
     response = http.post(f"/clients/{client_record.public_id}/measures/phq-9/new/", {"item_1": "7"})
     assert response.status_code == 400
     assert not Administration.objects.exists()
-    (event,) = _events_after(mark)
+    (event,) = audit_events_after(mark)
     assert (event.action, event.outcome) == (Action.CREATE, Outcome.FAILURE)
     assert event.reason == "failed: HTTP 400, refused by the page before its service ran"
     assert event.client_id == client_record.public_id and event.actor_role == "therapist"
@@ -204,7 +200,7 @@ def test_a_read_is_one_event_per_access(
     mark = last_audit_id()
     response = http.get(f"/clients/{client_record.public_id}/edit/")
     assert response.status_code == 200
-    (event,) = _events_after(mark)
+    (event,) = audit_events_after(mark)
     assert (event.action, event.outcome, event.detail) == (
         Action.VIEW,
         Outcome.SUCCESS,
@@ -237,10 +233,10 @@ def test_an_integrity_error_rolls_the_write_back_and_is_recorded_after_it(
                 legal_family_name="Licate",
                 date_of_birth=client_record.date_of_birth,
             )
-        assert _events_after(mark) == []  # kept for the edge, not written inside the rollback
+        assert audit_events_after(mark) == []  # kept for the edge, not written inside the rollback
     client_record.refresh_from_db()
     assert client_record.legal_given_name == "Wren"
-    (event,) = _events_after(mark)
+    (event,) = audit_events_after(mark)
     assert event.outcome == Outcome.FAILURE and event.reason == "failed: IntegrityError"
 
 
@@ -258,7 +254,7 @@ def test_a_server_error_in_a_write_is_recorded_as_a_failure(
         _ = 1 / 0
     client_record.refresh_from_db()
     assert client_record.legal_given_name == "Wren"
-    (event,) = _events_after(mark)
+    (event,) = audit_events_after(mark)
     assert event.outcome == Outcome.FAILURE and event.reason == "failed: ZeroDivisionError"
 
 
@@ -278,7 +274,7 @@ def test_a_nested_write_is_named_in_the_one_event_and_its_refusal_is_the_one_eve
         ):
             pass
         grant.detail["note"] = "outer"
-    (event,) = _events_after(mark)
+    (event,) = audit_events_after(mark)
     assert event.outcome == Outcome.SUCCESS and event.detail["note"] == "outer"
     assert [a["action"] for a in event.detail["also"]] == ["update"]
 
@@ -293,7 +289,7 @@ def test_a_nested_write_is_named_in_the_one_event_and_its_refusal_is_the_one_eve
     )
     with audit.edge(), pytest.raises(Forbidden), outer, inner:
         pass
-    (event,) = _events_after(mark)
+    (event,) = audit_events_after(mark)
     assert event.outcome == Outcome.DENIED and event.client_id == client_record.public_id
 
 
@@ -307,8 +303,10 @@ def test_the_edge_collapses_repeated_reads_and_drops_reads_of_what_it_wrote(
             authorize(
                 theo, Action.VIEW, client_record, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT
             )
-        assert _events_after(mark) == []
-    assert [(e.action, e.outcome) for e in _events_after(mark)] == [(Action.VIEW, Outcome.SUCCESS)]
+        assert audit_events_after(mark) == []
+    assert [(e.action, e.outcome) for e in audit_events_after(mark)] == [
+        (Action.VIEW, Outcome.SUCCESS)
+    ]
 
     mark = last_audit_id()
     with audit.edge():
@@ -317,7 +315,7 @@ def test_the_edge_collapses_repeated_reads_and_drops_reads_of_what_it_wrote(
             theo, Action.UPDATE, client_record, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT
         ):
             pass
-    assert [(e.action, e.outcome) for e in _events_after(mark)] == [
+    assert [(e.action, e.outcome) for e in audit_events_after(mark)] == [
         (Action.UPDATE, Outcome.SUCCESS)
     ]
 
@@ -382,5 +380,5 @@ def test_outside_a_request_a_refusal_inside_a_write_survives_its_rollback(
     )
     with pytest.raises(Forbidden), outer, inner:
         pass
-    (event,) = _events_after(mark)
+    (event,) = audit_events_after(mark)
     assert event.outcome == Outcome.DENIED and event.client_id == client_record.public_id

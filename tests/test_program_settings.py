@@ -19,7 +19,7 @@ from iptcare.ipt.models import PhaseBoundaries
 from iptcare.measures.models import MeasureSettings
 from iptcare.measures.program_settings import measure_settings_update, not_on_track_session
 from iptcare.plans.models import PlanSettings
-from tests.helpers import last_audit_id
+from tests.helpers import audit_events_after, last_audit_id
 
 SETTINGS = {
     "initial_sessions": 4,
@@ -27,10 +27,6 @@ SETTINGS = {
     "review_interval_days": 60,
     "not_on_track_session": 10,
 }
-
-
-def events_since(before: int) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(id__gt=before).order_by("id"))
 
 
 def test_admin_sets_program_settings(
@@ -74,7 +70,7 @@ def test_saving_the_settings_leaves_one_success_event(
     before = last_audit_id()
     assert http.post(url, SETTINGS).status_code == 302
     # The page's read of the settings it showed is not a second event: the write names it.
-    (event,) = events_since(before)
+    (event,) = audit_events_after(before)
     decision = decide(
         alice, Action.UPDATE, northside, DataCategory.ORGANISATION, Purpose.ADMINISTRATION
     )
@@ -135,7 +131,7 @@ def test_the_settings_page_saves_all_or_nothing(
     assert not PhaseBoundaries.objects.exists() and not PlanSettings.objects.exists()
     assert not MeasureSettings.objects.exists()
     # One event: the write failed, naming the field and not the value refused.
-    (event,) = events_since(before)
+    (event,) = audit_events_after(before)
     assert (event.action, event.outcome) == ("update", "failure")
     assert event.reason == "failed: InvalidInput (422); fields: not_on_track_session"
     assert "80" not in event.reason and not re.search(r":\s*80\b", json.dumps(event.detail))
@@ -169,7 +165,7 @@ def test_others_cannot_change_settings(
     assert http.get(url).status_code == status
     before = last_audit_id()
     assert http.post(url, SETTINGS).status_code == status
-    (event,) = events_since(before)
+    (event,) = audit_events_after(before)
     assert (event.outcome, event.actor_id) == ("denied", actor.public_id)
     assert not PhaseBoundaries.objects.exists() and not MeasureSettings.objects.exists()
     assert not PlanSettings.objects.exists()

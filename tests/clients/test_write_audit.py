@@ -25,7 +25,7 @@ from iptcare.clients import services
 from iptcare.clients.models import Client, Diagnosis, Episode, SudAssessment
 from iptcare.core.models import Program
 from tests.clients.conftest import REFERRED_ON
-from tests.helpers import last_audit_id
+from tests.helpers import audit_events_after, last_audit_id
 
 Login = Callable[[User], HttpClient]
 # A value no event may carry: submitted where it is refused.
@@ -38,12 +38,8 @@ def post_json(http: HttpClient, url: str, body: dict[str, Any], method: str = "p
     )
 
 
-def events_since(before: int) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(id__gt=before).order_by("id"))
-
-
 def only_event(before: int) -> AuditEvent:
-    events = events_since(before)
+    events = audit_events_after(before)
     assert len(events) == 1, [(e.action, e.outcome, e.resource_type, e.reason) for e in events]
     return events[0]
 
@@ -174,7 +170,7 @@ def test_opening_the_empty_registration_form_records_nothing(
     http = login_as(theo)
     before = last_audit_id()
     assert http.get("/clients/new/").status_code == 200
-    assert events_since(before) == []
+    assert audit_events_after(before) == []
 
 
 # --- editing a client ---------------------------------------------------------------------------
@@ -339,7 +335,7 @@ def test_opening_the_empty_referral_form_records_nothing(
     http = login_as(theo)
     before = last_audit_id()
     assert http.get(f"/clients/{client_record.public_id}/episodes/new/").status_code == 200
-    assert events_since(before) == []
+    assert audit_events_after(before) == []
 
 
 # --- intake -------------------------------------------------------------------------------------
@@ -352,7 +348,7 @@ def test_recording_a_checklist_leaves_one_success_event_naming_it(
     url = f"/episodes/{admitted.public_id}/sud-assessments/new/"
     before = last_audit_id()
     assert http.get(url).status_code == 200  # an empty form: nothing recorded
-    assert events_since(before) == []
+    assert audit_events_after(before) == []
     response = http.post(url, {"substance_class": "opioid", "craving": "on", "cut_down": "on"})
     assert response.status_code == 302
     assessment = SudAssessment.objects.get()

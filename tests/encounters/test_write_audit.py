@@ -24,13 +24,9 @@ from iptcare.audit.models import AuditEvent
 from iptcare.clients.models import Client
 from iptcare.encounters.models import NoteAddendum, SessionNote
 from tests.encounters.conftest import DAP
-from tests.helpers import last_audit_id
+from tests.helpers import audit_events_after, last_audit_id
 
 Login = Callable[[User], HttpClient]
-
-
-def _since(before: int) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(id__gt=before).order_by("id"))
 
 
 def _said(event: AuditEvent) -> str:
@@ -58,7 +54,7 @@ def test_opening_the_new_note_form_records_nothing(
     before = last_audit_id()
     page = http.get(f"/clients/{client_record.public_id}/notes/new/")
     assert page.status_code == 200
-    assert _since(before) == []
+    assert audit_events_after(before) == []
 
 
 # --- (a) a successful write -------------------------------------------------------------------
@@ -78,7 +74,7 @@ def test_a_new_note_through_the_page_leaves_one_success_event(
     decision = decide(
         theo, Action.CREATE, client_record, DataCategory.CLINICAL_RECORD, Purpose.TREATMENT
     )
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert (event.outcome, event.action) == ("success", "create")
     assert event.actor_role == decision.role == "therapist"
     assert event.reason == decision.reason
@@ -99,7 +95,9 @@ def test_saving_a_draft_through_the_editor_leaves_one_success_event(
     draft.refresh_from_db()
     assert draft.version == 2 and draft.content["dap"]["data"] == "Three cravings."
     decision = decide(theo, Action.UPDATE, draft, draft.data_category, Purpose.TREATMENT)
-    (event,) = _since(before)  # the editor's read of the note is named by the write's event
+    (event,) = audit_events_after(
+        before
+    )  # the editor's read of the note is named by the write's event
     assert (event.outcome, event.action, event.resource_id) == (
         "success",
         "update",
@@ -123,7 +121,7 @@ def test_an_addendum_through_the_api_leaves_one_success_event(
     assert NoteAddendum.objects.filter(note=signed).count() == 1
     decision = decide(theo, Action.UPDATE, signed, signed.data_category, Purpose.TREATMENT)
     # The route reads the note again to answer; that read is the write's too.
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert (event.outcome, event.action, event.resource_id) == (
         "success",
         "update",
@@ -159,7 +157,7 @@ def test_group_notes_are_one_write_naming_every_note(
     assert response.status_code == 201, response.content
     first = SessionNote.objects.get(client=client_record)
     second = SessionNote.objects.get(client=other)
-    (event,) = [e for e in _since(before) if e.action == "create"]
+    (event,) = [e for e in audit_events_after(before) if e.action == "create"]
     assert event.outcome == "success" and event.resource_id == str(first.public_id)
     assert event.detail["kind"] == "group" and event.detail["attendees"] == 2
     assert [(a["action"], a["resource_id"]) for a in event.detail["also"]] == [
@@ -186,7 +184,7 @@ def test_a_stale_draft_save_changes_nothing_and_leaves_one_failure_event(
     assert stale.status_code == 409
     draft.refresh_from_db()
     assert (draft.version, draft.content) == stored
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert (event.outcome, event.action, event.resource_id) == (
         "failure",
         "update",
@@ -210,7 +208,7 @@ def test_a_future_session_date_changes_nothing_and_leaves_one_failure_event(
     )
     assert response.status_code == 422
     assert not SessionNote.objects.exists()
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert (event.outcome, event.action, event.client_id) == (
         "failure",
         "create",
@@ -231,7 +229,7 @@ def test_another_programs_therapist_is_refused_an_addendum_with_one_denied_event
     response = http.post(f"/notes/{signed.public_id}/addendum/", {"text": "Not mine to add."})
     assert response.status_code == 403
     assert not NoteAddendum.objects.exists()
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert event.outcome == "denied" and event.actor_id == tess.public_id
     assert event.resource_id == str(signed.public_id)
     assert "Not mine" not in _said(event)
@@ -249,6 +247,6 @@ def test_another_organisation_is_refused_a_new_note_with_one_denied_event(
     )
     assert response.status_code == 404
     assert not SessionNote.objects.exists()
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert event.outcome == "denied" and event.actor_id == oscar.public_id
     assert event.client_id == client_record.public_id

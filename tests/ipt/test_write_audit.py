@@ -34,14 +34,10 @@ from iptcare.ipt.models import (
     PhaseOverride,
     TreatmentContract,
 )
-from tests.helpers import last_audit_id
+from tests.helpers import audit_events_after, last_audit_id
 
 Login = Callable[[User], HttpClient]
 CLINICAL = DataCategory.CLINICAL_RECORD
-
-
-def _since(before: int) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(id__gt=before).order_by("id"))
 
 
 def _said(event: AuditEvent) -> str:
@@ -75,7 +71,9 @@ def test_a_formulation_through_the_page_leaves_one_success_event(
     assert response.status_code == 302
     row = Formulation.objects.get()
     decision = decide(theo, Action.CREATE, episode, CLINICAL, Purpose.TREATMENT)
-    (event,) = _since(before)  # the page's read of the record is named by the write's event
+    (event,) = audit_events_after(
+        before
+    )  # the page's read of the record is named by the write's event
     assert (event.outcome, event.action) == ("success", "create")
     assert (event.resource_type, event.resource_id) == ("formulation", str(row.public_id))
     assert event.client_id == episode.client.public_id
@@ -96,7 +94,7 @@ def test_a_contract_through_the_api_leaves_one_success_event(
     assert response.status_code == 200, response.content
     row = TreatmentContract.objects.get()
     decision = decide(theo, Action.CREATE, episode, CLINICAL, Purpose.TREATMENT)
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert (event.outcome, event.action) == ("success", "create")
     assert (event.resource_type, event.resource_id) == ("treatmentcontract", str(row.public_id))
     assert (event.actor_role, event.reason) == (decision.role, decision.reason)
@@ -111,7 +109,7 @@ def test_phase_boundaries_leave_one_success_event(alice: User, northside: Progra
     decision = decide(
         alice, Action.UPDATE, northside, DataCategory.ORGANISATION, Purpose.ADMINISTRATION
     )
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert (event.outcome, event.action, event.data_category) == (
         "success",
         "update",
@@ -142,7 +140,7 @@ def test_a_stale_formulation_changes_nothing_and_leaves_one_failure_event(
     )
     assert response.status_code == 409
     assert list(Formulation.objects.values_list("text", flat=True)) == ["First version."]
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert (event.outcome, event.action, event.resource_type) == (
         "failure",
         "create",
@@ -163,7 +161,7 @@ def test_an_override_without_a_reason_changes_nothing_and_leaves_one_failure_eve
     )
     assert response.status_code == 422, response.content
     assert not PhaseOverride.objects.exists()
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert (event.outcome, event.action) == ("failure", "update")
     assert event.reason == "failed: InvalidInput (422); fields: reason"
     assert event.detail == {"of": "ipt_phase_override"}
@@ -179,7 +177,7 @@ def test_out_of_range_boundaries_change_nothing_and_leave_one_failure_event(
             actor=alice, program=northside, initial_sessions=0, termination_sessions=9
         )
     assert not PhaseBoundaries.objects.exists()
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert event.outcome == "failure"
     assert event.reason == (
         "failed: InvalidInput (422); fields: initial_sessions, termination_sessions"
@@ -198,7 +196,7 @@ def test_another_programs_therapist_is_refused_a_formulation_with_one_denied_eve
     response = http.post(_page(episode) + "formulation/", {"text": "Not mine.", "based_on": 0})
     assert response.status_code == 403
     assert not Formulation.objects.exists()
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert event.outcome == "denied" and event.actor_id == tess.public_id
     assert event.client_id == episode.client.public_id
 
@@ -213,7 +211,7 @@ def test_another_organisation_is_refused_a_contract_with_one_denied_event(
     )
     assert response.status_code == 404
     assert not TreatmentContract.objects.exists()
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert event.outcome == "denied" and event.actor_id == oscar.public_id
     assert event.client_id == episode.client.public_id
 
@@ -227,5 +225,5 @@ def test_a_non_administrator_is_refused_phase_boundaries_with_one_denied_event(
             actor=theo, program=northside, initial_sessions=4, termination_sessions=2
         )
     assert not PhaseBoundaries.objects.exists()
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert event.outcome == "denied" and event.actor_id == theo.public_id

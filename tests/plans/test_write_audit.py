@@ -25,15 +25,11 @@ from iptcare.accounts.models import User
 from iptcare.audit.models import AuditEvent
 from iptcare.plans import services
 from iptcare.plans.models import PlanStatus, TreatmentPlan
-from tests.helpers import last_audit_id
+from tests.helpers import audit_events_after, last_audit_id
 from tests.plans.conftest import complete_content
 
 Login = Callable[[User], HttpClient]
 CLINICAL = DataCategory.CLINICAL_RECORD
-
-
-def _since(before: int) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(id__gt=before).order_by("id"))
 
 
 def _said(event: AuditEvent) -> str:
@@ -61,7 +57,9 @@ def test_signing_through_the_page_leaves_one_success_event(
     assert response.status_code == 302
     assert TreatmentPlan.objects.get(pk=draft.pk).status == PlanStatus.PENDING
     decision = decide(theo, Action.SIGN, draft, CLINICAL, Purpose.TREATMENT)
-    (event,) = _since(before)  # the route's read of the plan is named by the write's event
+    (event,) = audit_events_after(
+        before
+    )  # the route's read of the plan is named by the write's event
     assert (event.outcome, event.action) == ("success", "sign")
     assert (event.resource_type, event.resource_id) == ("treatment_plan", str(draft.public_id))
     assert event.actor_role == decision.role == "therapist"
@@ -78,7 +76,7 @@ def test_a_new_version_through_the_page_leaves_one_success_event_naming_it(
     assert response.status_code == 302
     new = TreatmentPlan.objects.get(episode=active.episode, number=2)
     decision = decide(theo, Action.CREATE, active.episode, CLINICAL, Purpose.TREATMENT)
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert (event.outcome, event.action) == ("success", "create")
     assert (event.resource_type, event.resource_id) == ("treatment_plan", str(new.public_id))
     assert (event.actor_role, event.reason) == (decision.role, decision.reason)
@@ -90,7 +88,7 @@ def test_activation_names_the_version_it_supersedes(theo: User, active: Treatmen
     plan = services.plan_sign(actor=theo, plan=plan, version=plan.version)
     before = last_audit_id()
     services.plan_acknowledge(actor=theo, plan=plan, version=plan.version)
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert event.outcome == "success" and event.resource_id == str(plan.public_id)
     assert event.detail == {
         "acknowledgement": "in_person",
@@ -110,7 +108,7 @@ def test_a_suggestion_decision_through_the_api_leaves_one_success_event(
         content_type="application/json",
     )
     assert response.status_code == 201, response.content
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert (event.outcome, event.action, event.resource_id) == (
         "success",
         "update",
@@ -139,7 +137,7 @@ def test_bad_content_changes_nothing_and_leaves_one_failure_event(
     )
     assert response.status_code == 422, response.content
     assert _state() == state
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert (event.outcome, event.action, event.resource_id) == (
         "failure",
         "update",
@@ -159,7 +157,7 @@ def test_a_stale_signature_changes_nothing_and_leaves_one_failure_event(
     response = http.post(f"/plans/{draft.public_id}/sign/", {"version": draft.version - 1})
     assert response.status_code == 409
     assert _state() == state
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert (event.outcome, event.action, event.resource_id) == (
         "failure",
         "sign",
@@ -180,7 +178,7 @@ def test_another_programs_therapist_is_refused_a_signature_with_one_denied_event
     response = http.post(f"/plans/{draft.public_id}/sign/", {"version": draft.version})
     assert response.status_code == 403
     assert _state() == state
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert event.outcome == "denied" and event.actor_id == tess.public_id
     assert event.resource_id == str(draft.public_id)
 
@@ -198,6 +196,6 @@ def test_another_organisation_is_refused_a_draft_edit_with_one_denied_event(
     )
     assert response.status_code == 404
     assert _state() == state
-    (event,) = _since(before)
+    (event,) = audit_events_after(before)
     assert event.outcome == "denied" and event.actor_id == oscar.public_id
     assert event.resource_id == str(draft.public_id)

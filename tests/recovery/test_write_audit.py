@@ -15,20 +15,15 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 
 from iptcare.accounts.models import User
-from iptcare.audit.models import AuditEvent
 from iptcare.clients.models import Client, Episode
 from iptcare.recovery.models import DrugScreen, ReturnToUseEvent, UseDay
-from tests.helpers import last_audit_id
+from tests.helpers import audit_events_after, last_audit_id
 from tests.recovery.conftest import TODAY, RecordDays, at, days_ago
 
 Login = Callable[[User], HttpClient]
 NOTES = "Collected by the night nurse after the family visit"
 AMOUNT = "three bags"
 NOTE = "Told me at group that it happened after the funeral"
-
-
-def _events(since: int) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(id__gt=since).order_by("id"))
 
 
 def _send(http: HttpClient, method: str, url: str, body: dict[str, Any]) -> Any:
@@ -80,7 +75,7 @@ def test_recording_a_screen_leaves_one_success_event(
     since = last_audit_id()
     response = _send(http, "post", _screens_url(client_record), _screen_body())
     assert response.status_code == 201, response.content
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.action, event.outcome, event.actor_id) == ("create", "success", theo.public_id)
     assert (event.actor_role, event.reason) == ("therapist", "Therapist may create clinical_record")
     assert (event.resource_type, event.resource_id, event.client_id) == (
@@ -106,7 +101,7 @@ def test_a_bad_screen_changes_nothing_and_leaves_one_failure_event(
     )
     assert response.status_code == 422
     assert not DrugScreen.objects.exists()
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.action, event.outcome, event.resource_type, event.actor_role) == (
         "create",
         "failure",
@@ -132,7 +127,7 @@ def test_an_outsider_cannot_record_a_screen_and_leaves_one_denied_event(
     response = _send(http, "post", _screens_url(client_record), _screen_body())
     assert response.status_code == status
     assert not DrugScreen.objects.exists()
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.outcome, event.actor_id) == ("denied", actor.public_id)
 
 
@@ -147,7 +142,7 @@ def test_recording_days_leaves_one_success_event(
     body = _days_body(_day(2, used=False), _day(1, used=True, amount=AMOUNT))
     response = _send(http, "put", _days_url(client_record), body)
     assert response.status_code == 200, response.content
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.action, event.outcome, event.resource_type, event.client_id) == (
         "update",
         "success",
@@ -174,7 +169,7 @@ def test_a_stale_day_changes_nothing_and_leaves_one_failure_event(
     response = _send(http, "put", _days_url(client_record), body)
     assert response.status_code == 409
     assert UseDay.objects.get(pk=row.pk).version == row.version
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.action, event.outcome, event.reason) == (
         "update",
         "failure",
@@ -192,7 +187,7 @@ def test_a_bad_day_leaves_one_failure_event_naming_the_field(
     response = _send(http, "put", _days_url(client_record), body)
     assert response.status_code == 422
     assert not UseDay.objects.exists()
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.outcome, event.reason) == (
         "failure",
         "failed: InvalidInput (422); fields: days.0.amount",
@@ -215,7 +210,7 @@ def test_an_outsider_cannot_record_days_and_leaves_one_denied_event(
     response = _send(http, "put", _days_url(client_record), body)
     assert response.status_code == status
     assert not UseDay.objects.exists()
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.outcome, event.actor_id) == ("denied", actor.public_id)
 
 
@@ -238,7 +233,7 @@ def test_reporting_a_return_to_use_leaves_one_success_event(
     assert response.status_code == 302
     event_row = ReturnToUseEvent.objects.get()
     # The page's lookup of the client is part of the write: the write's event says it all.
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.action, event.outcome, event.resource_type, event.resource_id) == (
         "create",
         "success",
@@ -263,7 +258,7 @@ def test_a_bad_report_changes_nothing_and_leaves_one_failure_event(
     assert not ReturnToUseEvent.objects.exists()
     # The page shown again reads the client's recovery record for the write that failed: the
     # failure is the request's one event.
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.action, event.outcome, event.resource_type) == ("create", "failure", "client")
     assert event.reason == "failed: InvalidInput (422); fields: date"
     assert NOTE not in json.dumps([event.reason, event.detail])
@@ -279,7 +274,7 @@ def test_an_outsider_cannot_report_and_leaves_one_denied_event(
     )
     assert response.status_code == 403
     assert not ReturnToUseEvent.objects.exists()
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.outcome, event.actor_id) == ("denied", tess.public_id)
 
 
@@ -289,7 +284,7 @@ def test_the_recovery_page_with_its_empty_forms_records_only_its_reads(
     http = login_as(theo)
     since = last_audit_id()
     assert http.get(f"/clients/{client_record.public_id}/recovery/").status_code == 200
-    events = _events(since)
+    events = audit_events_after(since)
     assert events and {(e.action, e.outcome) for e in events} <= {
         ("view", "success"),
         ("list", "success"),

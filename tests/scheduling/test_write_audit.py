@@ -15,23 +15,18 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 
 from iptcare.accounts.models import User
-from iptcare.audit.models import AuditEvent
 from iptcare.clients.models import Client
 from iptcare.core.errors import InvalidInput
 from iptcare.core.models import Program
 from iptcare.scheduling import services
 from iptcare.scheduling.models import Appointment, AppointmentStatus, GroupSession
-from tests.helpers import last_audit_id
+from tests.helpers import audit_events_after, last_audit_id
 from tests.scheduling.conftest import reload
 
 S = AppointmentStatus
 Login = Callable[[User], HttpClient]
 LOCATION = "Room 7, by the garden door"
 REASON = "The sign-in sheet shows the client attended."
-
-
-def _events(since: int) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(id__gt=since).order_by("id"))
 
 
 def _post(http: HttpClient, url: str, body: dict[str, Any]) -> Any:
@@ -74,7 +69,7 @@ def test_scheduling_leaves_one_success_event(
     since = last_audit_id()
     response = _post(http, _schedule_url(client_record), _schedule_body(theo))
     assert response.status_code == 201, response.content
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.action, event.outcome, event.actor_id) == ("create", "success", theo.public_id)
     assert (event.actor_role, event.reason) == ("therapist", "Therapist may create clinical_record")
     assert (event.resource_type, event.resource_id, event.client_id) == (
@@ -98,7 +93,7 @@ def test_a_bad_schedule_changes_nothing_and_leaves_one_failure_event(
     )
     assert response.status_code == 422
     assert not Appointment.objects.exists()
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.action, event.outcome, event.resource_type, event.actor_role) == (
         "create",
         "failure",
@@ -125,7 +120,7 @@ def test_an_outsider_cannot_schedule_and_leaves_one_denied_event(
     response = _post(http, _schedule_url(client_record), _schedule_body(theo))
     assert response.status_code == status
     assert not Appointment.objects.exists()
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.outcome, event.actor_id) == ("denied", actor.public_id)
 
 
@@ -139,7 +134,7 @@ def test_opening_an_empty_create_form_records_nothing(
     since = last_audit_id()
     assert http.get(f"/clients/{client_record.public_id}/appointments/new/").status_code == 200
     assert http.get(f"/programs/{northside.public_id}/groups/new/").status_code == 200
-    assert _events(since) == []
+    assert audit_events_after(since) == []
 
 
 def test_an_outsider_opening_an_empty_form_is_refused_and_recorded(
@@ -149,7 +144,7 @@ def test_an_outsider_opening_an_empty_form_is_refused_and_recorded(
     since = last_audit_id()
     assert http.get(f"/clients/{client_record.public_id}/appointments/new/").status_code == 403
     assert http.get(f"/programs/{northside.public_id}/groups/new/").status_code == 403
-    events = _events(since)
+    events = audit_events_after(since)
     assert [(e.action, e.outcome, e.resource_type) for e in events] == [
         ("create", "denied", "client"),
         ("create", "denied", "program"),
@@ -170,7 +165,7 @@ def test_a_correction_leaves_one_success_event(
     )
     assert response.status_code == 302
     # The page's lookup of the appointment is part of the write: the write's event says it all.
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.action, event.outcome, event.resource_type, event.resource_id) == (
         "update",
         "success",
@@ -197,7 +192,7 @@ def test_a_stale_correction_changes_nothing_and_leaves_one_failure_event(
     )
     assert response.status_code == 409
     assert (reload(no_show).status, reload(no_show).version) == (S.NO_SHOW, 2)
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.action, event.outcome, event.resource_id) == (
         "update",
         "failure",
@@ -220,7 +215,7 @@ def test_a_bad_correction_over_the_api_leaves_one_failure_event_naming_the_field
     )
     assert response.status_code == 422
     assert reload(no_show).version == 2
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.outcome, event.reason) == (
         "failure",
         "failed: InvalidInput (422); fields: status",
@@ -246,7 +241,7 @@ def test_an_outsider_cannot_correct_and_leaves_one_denied_event(
     )
     assert response.status_code == status
     assert (reload(no_show).status, reload(no_show).version) == (S.NO_SHOW, 2)
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.outcome, event.actor_id) == ("denied", actor.public_id)
 
 
@@ -271,7 +266,7 @@ def test_group_attendance_is_one_event_naming_each_seat(
         {str(client_record.public_id): "attended", str(other.public_id): "no_show"},
     )
     assert response.status_code == 302
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.action, event.outcome, event.resource_type, event.resource_id) == (
         "update",
         "success",
@@ -311,6 +306,6 @@ def test_group_attendance_refused_for_one_seat_changes_nothing_and_leaves_one_fa
         client_record.pk: S.SCHEDULED,
         other.pk: S.LATE,
     }
-    [event] = _events(since)
+    [event] = audit_events_after(since)
     assert (event.outcome, event.resource_type) == ("failure", "group_session")
     assert event.reason == f"failed: InvalidInput (422); fields: {other.public_id}"
