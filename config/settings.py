@@ -310,6 +310,9 @@ EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
+# Seconds a mail server may take: an email is sent inside the request that asked for it, after
+# its commit, and a server that never answers must not hold the request until gunicorn ends it.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "iptcare <no-reply@localhost>")
 PASSWORD_RESET_TIMEOUT = 60 * 60  # one hour
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from itertools import pairwise
 
 import pytest
@@ -177,9 +178,54 @@ def test_an_event_added_to_a_closed_chain_after_the_seal_is_named(at_0007: None)
     _write_to_chain(3, 1)  # linked and hashed correctly: only the seal can tell
     result = chain.verify()
     assert not result.ok and (result.bad_chain, result.bad_seq) == (3, 3)
-    assert "does not end where seal event 0:3 recorded it" in result.problem
+    assert result.problem == "a closed chain's event written after the seal at 0:3"
     code, out = _verify_cli()
     assert code != 0 and "3:3" in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_closed_chain_that_no_longer_ends_at_the_seal_is_named_even_if_backdated(
+    at_0007: None,
+) -> None:
+    """Written with an id and a time from before the seal (an attacker who can INSERT):
+    the seal's record of where the chain ended still tells."""
+    _write_to_chain(0, 2)
+    _write_to_chain(3, 2)
+    _migrate([("audit", "0008_one_chain")])
+    seal = AuditEvent.objects.get(action="seal")
+    head = AuditEvent.objects.filter(chain=3).order_by("-seq").first()
+    assert head is not None
+    fields = _fields("forged") | {
+        "occurred_at": seal.occurred_at - timedelta(seconds=1),
+        "seq": 3,
+        "prev_hash": head.hash,
+    }
+    AuditEvent.objects.create(id=-1, chain=3, hash=chain.compute_hash(fields), **fields)
+    result = chain.verify()
+    assert not result.ok and (result.bad_chain, result.bad_seq) == (3, 3)
+    assert "does not end where seal event 0:3 recorded it" in result.problem
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_seal_is_named(at_0007: None) -> None:
+    """The trail is sealed once, by migration 0008: a seal appended later (to close a chain
+    forged beside the live one) is named."""
+    _write_to_chain(0, 1)
+    _write_to_chain(2, 1)
+    _migrate([("audit", "0008_one_chain")])
+    _migrate(_latest())
+    (first,) = AuditEvent.objects.filter(action="seal")
+    _write(1, "after")
+    head = AuditEvent.objects.filter(chain=0).order_by("-seq").first()
+    assert head is not None
+    again = {n: getattr(first, n) for n in chain.HASHED_FIELDS} | {
+        "seq": head.seq + 1,
+        "prev_hash": head.hash,
+    }
+    AuditEvent.objects.create(chain=0, hash=chain.compute_hash(again), **again)
+    result = chain.verify()
+    assert not result.ok and (result.bad_chain, result.bad_seq) == (0, head.seq + 1)
+    assert result.problem == f"a second seal (the trail was sealed at {first.position})"
 
 
 @pytest.mark.django_db(transaction=True)

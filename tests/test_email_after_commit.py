@@ -367,3 +367,67 @@ def test_the_invitation_is_sent_again_only_to_an_account_not_yet_set_up(
     done = login_as(theo).post(url, follow=True)
     assert "has already set up their portal account" in _text(done) and not mail.outbox
     assert "has set up their portal account" in _text(done)
+
+
+# --- a mail server that never answers ---------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mail_server_that_never_answers_costs_the_timeout_not_the_link(
+    theo: User,
+    client_record: Client,
+    login_as: Callable[[User], HttpClient],
+    settings: Any,
+) -> None:
+    """SMTP to a server that accepts the connection and says nothing: after ``EMAIL_TIMEOUT``
+    the email is noted as failed, and the page shows the link (no 500, no lost secret, the
+    write's one event)."""
+    import socket
+
+    from iptcare.audit.models import AuditEvent
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)  # accepts in the kernel, never greets
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", silent.getsockname()[1]
+    settings.EMAIL_USE_TLS, settings.EMAIL_TIMEOUT = False, 1
+    http = login_as(theo)
+    try:
+        before = AuditEvent.objects.count()
+        response = _issue_page(http, client_record)
+    finally:
+        silent.close()
+    assert response.status_code == 200
+    html = _text(response)
+    _link_url(html)
+    assert 'data-status="failed"' in html
+    assert MeasureLink.objects.count() == 1
+    events = list(AuditEvent.objects.order_by("id")[before:])
+    assert [(e.action, e.outcome) for e in events] == [("create", "success")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_side_effect_that_fails_after_the_commit_leaves_the_writes_one_event(
+    theo: User, client_record: Client
+) -> None:
+    """A commit hook that raises after the write committed: the error goes on up, and the
+    trail keeps the write's success event, with no failure event for work that was done."""
+    from iptcare.access.policy import writing
+    from iptcare.access.vocabulary import Action, DataCategory, Purpose
+    from iptcare.audit.models import AuditEvent
+
+    def boom() -> None:
+        raise RuntimeError("the side effect failed")
+
+    before = AuditEvent.objects.count()
+    with (
+        pytest.raises(RuntimeError, match="side effect"),
+        writing(theo, Action.UPDATE, client_record, DataCategory.DEMOGRAPHICS, Purpose.TREATMENT),
+    ):
+        Client.objects.filter(pk=client_record.pk).update(preferred_name="Robin")
+        transaction.on_commit(boom)
+    client_record.refresh_from_db()
+    assert client_record.preferred_name == "Robin"
+    events = list(AuditEvent.objects.order_by("id")[before:])
+    assert [e.outcome for e in events] == ["success"]

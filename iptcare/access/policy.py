@@ -222,7 +222,9 @@ def _refuse(
     decision: Decision,
     detail: dict[str, Any] | None,
 ) -> NoReturn:
-    """Keep the refusal's event for the request's edge (it outlives any rollback) and raise."""
+    """Keep the refusal's event for the request's edge (it outlives any rollback) and raise.
+    A refused write's event carries none of the caller's detail: it may hold what was
+    submitted."""
     event = _event(
         actor,
         action,
@@ -232,7 +234,7 @@ def _refuse(
         decision,
         Outcome.DENIED,
         decision.reason,
-        detail,
+        detail if action in READ_ACTIONS else None,
     )
     if action not in READ_ACTIONS:
         audit.wrote(event)
@@ -355,11 +357,12 @@ class Grant:
 _current_write: ContextVar[Grant | None] = ContextVar("iptcare_current_write", default=None)
 
 
-# A field's name as the forms, schemas and services name them. Anything else in an error's field
-# names came from the request (the keys of a submitted mapping) and is not written to the trail.
+# A field's name as the forms, schemas and services name them: dotted segments of lowercase
+# letters and underscores, or an item's number, or a record's public id (a roster's seat is named
+# by its client's). Anything else among an error's field names (a key of a submitted mapping that
+# slipped through as a name) is written as "other": a submitted key is a submitted value.
 _FIELD_NAME = re.compile(
-    r"(?=.{1,60}$)[a-z0-9][a-z0-9_]*(?:\.[a-z0-9_]+)*"
-    # or a record's public id (a roster's seat is named by its client's)
+    r"(?=.{1,60}$)(?:[a-z][a-z_]{0,39}|[0-9]{1,3})(?:\.(?:[a-z][a-z_]{0,39}|[0-9]{1,3})){0,3}"
     r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 )
 
@@ -436,22 +439,32 @@ def writing(
     with audit.edge():
         audit.wrote(event)
         token = _current_write.set(grant)
+        committed: list[bool] = []
         try:
             with transaction.atomic(durable=True):
+                # Registered first, so it runs first after the commit: a side effect the body
+                # registered (an email) that then fails leaves the committed write's one event
+                # alone.
+                transaction.on_commit(lambda: committed.append(True))
                 yield grant
                 done: EventFields = {**grant.event, "detail": grant.detail}
                 audit.record(**done)
         except BaseException as exc:
-            if not getattr(exc, "recorded", False):
+            if not committed and not getattr(exc, "recorded", False):
                 failed: EventFields = {
                     **grant.event,
                     "outcome": Outcome.FAILURE,
                     "reason": failure_reason(exc),
-                    # Writes nested in it were rolled back with it: not named as if they
-                    # happened.
-                    "detail": {k: v for k, v in grant.detail.items() if k != "also"},
+                    # Neither the caller's detail (it may hold what was submitted) nor the writes
+                    # nested in it (rolled back with it).
+                    "detail": _policy_detail(actor),
                 }
                 audit.record_at_edge(**failed)
             raise
         finally:
             _current_write.reset(token)
+
+
+def _policy_detail(actor: User | Any) -> dict[str, Any]:
+    """The detail the policy itself gives an event of ``actor`` (``_event``)."""
+    return {"link": str(actor.link_id)} if isinstance(actor, LinkHolder) else {}

@@ -65,7 +65,8 @@ LIVE_CHAIN = 0
 # running during an upgrade waits for it too.
 PG_LOCK_KEY = 0x69707463617564
 
-# What the seal event (migration audit/0008) says it is, and where it lists the closed chains.
+# What the seal event (migration audit/0008) is: its action, and the resource it names.
+SEAL_ACTION = "seal"
 SEAL_RESOURCE = "audit_chains"
 
 
@@ -171,8 +172,9 @@ def verify(events: Iterable[AuditEvent] | None = None) -> VerifyResult:
     seq and a broken link), an inserted one (a broken link or a seq out of place), a reordering
     (seq is inside the hash, and each event names its predecessor's hash) and an event moved to
     another chain (each chain starts from its own genesis, so it no longer links). A chain
-    other than the live one must be closed exactly where a seal event in the live chain says
-    it ends: an event added to it, or cut off its end, is named.
+    other than the live one must be closed exactly where the seal event in the live chain says
+    it ends: an event added to it, or cut off its end, is named; so is an event of a closed
+    chain written after the seal, and a second seal (migration audit.0008 seals a trail once).
 
     ``events``: in (chain, seq) order; by default the whole trail.
     """
@@ -180,6 +182,7 @@ def verify(events: Iterable[AuditEvent] | None = None) -> VerifyResult:
         events = AuditEvent.objects.order_by("chain", "seq", "id").iterator(chunk_size=2000)
     heads: list[ChainHead] = []
     sealed: dict[int, tuple[int, str, AuditEvent]] = {}
+    seal: AuditEvent | None = None
     current: int | None = None
     expected_seq, expected_prev, checked, in_chain = 1, "", 0, 0
     for event in events:
@@ -196,11 +199,21 @@ def verify(events: Iterable[AuditEvent] | None = None) -> VerifyResult:
             problem = "does not link to the previous event's hash"
         elif compute_hash(fields) != event.hash:
             problem = "content does not match its hash (edited)"
+        elif event.chain == LIVE_CHAIN and event.action == SEAL_ACTION:
+            if seal is not None:
+                problem = f"a second seal (the trail was sealed at {seal.position})"
+            else:
+                seal = event
+                for chain, end in (event.detail or {}).get("chains", {}).items():
+                    sealed[int(chain)] = (int(end["seq"]), str(end["hash"]), event)
+        elif (
+            event.chain != LIVE_CHAIN
+            and seal is not None
+            and (event.id > seal.id or event.occurred_at > seal.occurred_at)
+        ):
+            problem = f"a closed chain's event written after the seal at {seal.position}"
         if problem:
             return _broken(checked, heads, event, problem)
-        if event.chain == LIVE_CHAIN and event.resource_type == SEAL_RESOURCE:
-            for chain, end in (event.detail or {}).get("chains", {}).items():
-                sealed[int(chain)] = (int(end["seq"]), str(end["hash"]), event)
         checked += 1
         in_chain += 1
         expected_seq, expected_prev = event.seq + 1, event.hash

@@ -12,8 +12,10 @@ Three moments, one rule each (ADR 0015):
   cannot take their event with it; so is a read, so that a page's reads are appended together.
   Outside a request, a write (``access.policy.writing``) is its own edge; anything else outside
   an edge (a read in a test or a shell) is appended at once.
-- Reads of a client or record the same request then wrote (or tried to write) are not
-  appended: the write's own event names it, and the reads were the route preparing the write.
+- A request that wrote, or tried to write, is recorded by its write's event alone: the reads
+  its route made to prepare the write are not appended. A request that asked for a change
+  (POST, PUT, PATCH, DELETE) and was answered with an error before any service said what
+  happened is one failure event about the record its route looked up.
 """
 
 from __future__ import annotations
@@ -98,12 +100,15 @@ class _Edge:
 
     reads: list[dict[str, Any]] = field(default_factory=list)
     outcomes: list[dict[str, Any]] = field(default_factory=list)
-    # What the request wrote or tried to write: ``_keys`` of each write's event.
-    written: set[str] = field(default_factory=set)
+    # Whether the request wrote or tried to write (``wrote``).
+    written: bool = False
     # The writes a route looked a record up for (``record_intent``), as failure events, and how
     # the request was answered (``answered``).
     intents: list[dict[str, Any]] = field(default_factory=list)
     refused: str = ""
+
+    # The write a refused request asked for, by its method (``answered``).
+    refused_action: str = ""
 
     def answered(self, method: str, status: int) -> None:
         """How the request was answered: a request that asks for a change (not GET, HEAD,
@@ -111,6 +116,7 @@ class _Edge:
         any service ran (a page's form with a missing field)."""
         if method not in ("GET", "HEAD", "OPTIONS", "TRACE") and status >= 400:
             self.refused = f"failed: HTTP {status}, refused by the page before its service ran"
+            self.refused_action = str(Action.CREATE if method == "POST" else Action.UPDATE)
 
 
 _edge: ContextVar[_Edge | None] = ContextVar("iptcare_audit_edge", default=None)
@@ -131,14 +137,6 @@ def record_at_edge(**fields: Unpack[EventFields]) -> None:
         kept.outcomes.append(event)
 
 
-def _keys(event: EventFields | dict[str, Any]) -> set[str]:
-    """The client and the record an event is about, as keys of ``_Edge.written``."""
-    keys = {f"{event.get('resource_type', '')}:{event.get('resource_id', '')}"}
-    if event.get("client_id") is not None:
-        keys.add(f"client:{event['client_id']}")
-    return keys
-
-
 def record_intent(**fields: Unpack[EventFields]) -> None:
     """Keep, for the request's edge, the write a route looked a record up for (an empty form's
     client, an edit form's record). Nothing is recorded for it, unless the request asked for a
@@ -150,12 +148,11 @@ def record_intent(**fields: Unpack[EventFields]) -> None:
 
 
 def wrote(event: EventFields) -> None:
-    """Note that the request wrote (or tried to write) what ``event`` is about: its reads of the
-    same client or record are then not appended at its edge — the write's event names them, and
-    the reads were the route preparing the write."""
+    """Note that the request wrote, or tried to write (``event`` names what): it is then recorded
+    by its write's event alone, not by the reads its route made to prepare the write."""
     kept = _edge.get()
     if kept is not None:
-        kept.written |= _keys(event)
+        kept.written = True
 
 
 def _same_access(event: dict[str, Any]) -> tuple[Any, ...]:
@@ -174,20 +171,36 @@ def _same_access(event: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+def _refused_write(kept: _Edge) -> dict[str, Any] | None:
+    """The one failure event of a request that asked for a change and was refused before any
+    service said what happened: about the write its route looked a record up for, or else the
+    first record it read (the write the method asked for), or nothing if it touched none."""
+    if not kept.refused or kept.written:
+        return None
+    if kept.intents:
+        about = kept.intents[0]
+    elif kept.reads:
+        about = {**kept.reads[0], "action": kept.refused_action}
+    else:
+        return None
+    detail = {"link": about["detail"]["link"]} if "link" in (about["detail"] or {}) else {}
+    return {**about, "outcome": str(Outcome.FAILURE), "reason": kept.refused, "detail": detail}
+
+
 def _kept_events(kept: _Edge) -> list[dict[str, Any]]:
     """What the edge appends: each distinct read once (a route and the selector it calls may ask
-    for the same access), except reads of a client the request wrote; then the outcomes."""
+    for the same access), then the outcomes. A request that wrote, or tried to, is recorded by
+    its write's event alone: the reads its route made to prepare the write are not appended."""
     outcomes = list(kept.outcomes)
-    if kept.refused and kept.intents and not kept.written:
-        intent = kept.intents[0]
-        outcomes.append({**intent, "outcome": str(Outcome.FAILURE), "reason": kept.refused})
-        kept.written |= _keys(intent)
+    refused = _refused_write(kept)
+    if refused is not None:
+        outcomes.append(refused)
+    if kept.written or refused is not None:
+        return outcomes
     reads: dict[tuple[Any, ...], dict[str, Any]] = {}
     for event in kept.reads:
-        if _keys(event) & kept.written:
-            continue
         reads.setdefault(_same_access(event), event)
-    return [*reads.values(), *outcomes]
+    return list(reads.values())
 
 
 @contextmanager

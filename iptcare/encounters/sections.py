@@ -58,7 +58,9 @@ def validate(
     for code, data in content.items():
         section = REGISTRY.get(code)
         if section is None:
-            errors.setdefault(str(code), []).append("Unknown note section.")
+            # Named in the message, under "content": a key that is no section is not a field
+            # (error keys are field names; an audit event records them).
+            errors.setdefault("content", []).append(f"Unknown note section {str(code)[:40]!r}.")
             continue
         if section.kinds and kind not in section.kinds:
             errors.setdefault(code, []).append(f"This section does not belong in a {kind} note.")
@@ -71,7 +73,7 @@ def validate(
             spec = section.field(name)
             key = f"{code}.{name}"
             if spec is None:
-                errors.setdefault(key, []).append("Unknown field.")
+                errors.setdefault(code, []).append(f"Unknown field {str(name)[:40]!r}.")
                 continue
             problem = _check(spec, value)
             if problem:

@@ -73,6 +73,9 @@ def administration_submit(
     detail = {"measure": instrument.code, "mode": str(mode)}
     with writing(actor, Action.CREATE, client, CATEGORY, purpose, detail=detail) as grant:
         result = engine.score(instrument, answers, context=scoring_context(client))
+        if len(result.missing) == len(instrument.items):
+            # Nothing answered: storing it would spend a client's link on an empty form.
+            raise engine.InvalidAnswers({"answers": "Answer at least one question."})
         episode, history = _open_episode_and_history(client, instrument)
         administration = _build(
             client=client,

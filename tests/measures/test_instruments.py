@@ -85,10 +85,10 @@ def test_invalid_answers_name_every_bad_item(code: str) -> None:
     with pytest.raises(InvalidAnswers) as caught:
         score(inst, bad)  # type: ignore[arg-type]
     errors = caught.value.errors
-    assert set(errors) == {first, second, "99"}
+    assert set(errors) == {first, second, "answers"}  # "99" is no item: not a field name
     assert "'no-such-option' is not an option" in errors[first]
     assert "must be an option code" in errors[second]
-    assert "has no item '99'" in errors["99"]
+    assert "has no item '99'" in errors["answers"]
     assert caught.value.status == 422
     assert set(caught.value.field_errors) == {f"answers.{k}" for k in errors}
 

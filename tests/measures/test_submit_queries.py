@@ -282,3 +282,15 @@ def test_a_submit_waiting_for_another_tab_holds_no_audit_lock(
     assert Administration.objects.count() == 1  # the in-session baseline only
     assert not Alert.objects.exists()
     assert MeasureLink.objects.get().administration is None and chain.verify().ok
+
+
+def test_an_empty_submission_stores_nothing_and_keeps_the_link(
+    theo: User, client_record: Client
+) -> None:
+    secret = _link_with_history(theo, client_record)
+    http = HttpClient()
+    response = http.post(f"/m/{secret}/", {})
+    assert response.status_code == 400
+    assert b"Answer at least one question." in response.content
+    assert Administration.objects.count() == 1  # the in-session baseline only
+    assert MeasureLink.objects.get().used_at is None

@@ -94,13 +94,17 @@ def _check_answers(instrument: Instrument, answers: object) -> dict[str, int]:
     errors: dict[str, str] = {}
     scores: dict[str, int] = {}
     numbers = ", ".join(i.number for i in instrument.items)
+    unknown: list[str] = []
     for key, value in answers.items():
+        # A key that is no item of the instrument is named in the message, under "answers":
+        # it is not a field of the instrument, and error keys are field names (an audit event
+        # records them; a submitted key is a submitted value).
         if not isinstance(key, str):
-            errors[str(key)] = 'item numbers must be strings such as "1"'
+            unknown.append(f'item numbers must be strings such as "1", not {key!r}')
             continue
         item = instrument.item(key)
         if item is None:
-            errors[key] = f"{instrument.title} has no item {key!r} (items: {numbers})"
+            unknown.append(f"{instrument.title} has no item {key!r} (items: {numbers})")
         elif not isinstance(value, str):
             errors[key] = f"the answer to item {key} must be an option code (a string)"
         elif (opt := item.option(value)) is None:
@@ -108,6 +112,8 @@ def _check_answers(instrument: Instrument, answers: object) -> dict[str, int]:
             errors[key] = f"{value!r} is not an option for item {key} (options: {codes})"
         else:
             scores[key] = opt.score
+    if unknown:
+        errors["answers"] = "; ".join(unknown)
     if errors:
         raise InvalidAnswers(errors)
     return scores
