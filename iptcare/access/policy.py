@@ -223,8 +223,7 @@ def _refuse(
     detail: dict[str, Any] | None,
 ) -> NoReturn:
     """Keep the refusal's event for the request's edge (it outlives any rollback) and raise.
-    A refused write's event carries none of the caller's detail: it may hold what was
-    submitted."""
+    A refused write's event keeps only the labels of the caller's detail (``_policy_detail``)."""
     event = _event(
         actor,
         action,
@@ -234,7 +233,7 @@ def _refuse(
         decision,
         Outcome.DENIED,
         decision.reason,
-        detail if action in READ_ACTIONS else None,
+        detail if action in READ_ACTIONS else _policy_detail(None, detail),
     )
     if action not in READ_ACTIONS:
         audit.wrote(event)
@@ -367,6 +366,10 @@ _FIELD_NAME = re.compile(
 )
 
 
+# A label a service puts in an event's detail to say which write it was.
+_LABEL = re.compile(r"[a-z][a-z_]{0,39}")
+
+
 def failure_reason(exc: BaseException) -> str:
     """What a failed write's event says of its error: the kind and the names of the fields it
     concerns, never the submitted values (a message may quote them, and a submitted mapping's
@@ -455,9 +458,9 @@ def writing(
                     **grant.event,
                     "outcome": Outcome.FAILURE,
                     "reason": failure_reason(exc),
-                    # Neither the caller's detail (it may hold what was submitted) nor the writes
-                    # nested in it (rolled back with it).
-                    "detail": _policy_detail(actor),
+                    # Only the labels of the caller's detail: the rest may be what was submitted,
+                    # and the writes nested in it were rolled back with it.
+                    "detail": _policy_detail(actor, grant.detail),
                 }
                 audit.record_at_edge(**failed)
             raise
@@ -465,6 +468,17 @@ def writing(
             _current_write.reset(token)
 
 
-def _policy_detail(actor: User | Any) -> dict[str, Any]:
-    """The detail the policy itself gives an event of ``actor`` (``_event``)."""
-    return {"link": str(actor.link_id)} if isinstance(actor, LinkHolder) else {}
+def _policy_detail(actor: User | Any, detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The detail of a failed or refused write's event: what the policy itself gives an event of
+    ``actor`` (``_event``), and of the caller's detail only the labels — a value shaped like a
+    name (``{"alert": "acknowledge"}``) or a flag. Anything else the caller put there (a code, a
+    list, a text) may be what was submitted, which such an event never carries."""
+    kept: dict[str, Any] = {
+        key: value
+        for key, value in (detail or {}).items()
+        if _FIELD_NAME.fullmatch(key)
+        and (isinstance(value, bool) or (isinstance(value, str) and _LABEL.fullmatch(value)))
+    }
+    if isinstance(actor, LinkHolder):
+        kept["link"] = str(actor.link_id)
+    return kept

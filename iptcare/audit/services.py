@@ -200,7 +200,7 @@ def _kept_events(kept: _Edge) -> list[dict[str, Any]]:
     reads: dict[tuple[Any, ...], dict[str, Any]] = {}
     for event in kept.reads:
         reads.setdefault(_same_access(event), event)
-    return list(reads.values())
+    return [*reads.values(), *outcomes]
 
 
 @contextmanager

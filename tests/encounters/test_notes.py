@@ -73,7 +73,11 @@ def test_unknown_section_and_field_are_field_errors(
             session_date=yesterday,
             content={"dap": {"colour": "blue"}, "astrology": {}},
         )
-    assert set(exc.value.field_errors) == {"dap.colour", "astrology"}
+    # Keys that are no section or field are named in the messages, under the section or the
+    # content they were found in (error keys are field names).
+    assert set(exc.value.field_errors) == {"dap", "content"}
+    assert exc.value.field_errors["dap"] == ["Unknown field 'colour'."]
+    assert exc.value.field_errors["content"] == ["Unknown note section 'astrology'."]
 
 
 def test_stale_draft_save_is_a_conflict_with_both_texts(theo: User, draft: SessionNote) -> None:

@@ -304,7 +304,9 @@ def test_non_string_item_numbers_and_bad_context_are_refused() -> None:
     inst = engine.get("phq-9")
     with pytest.raises(InvalidAnswers) as caught:
         score(inst, {1: "0"})  # type: ignore[dict-item]
-    assert list(caught.value.errors) == ["1"]
+    # A key that is no item is named in the message, under "answers" (error keys are fields).
+    assert list(caught.value.errors) == ["answers"]
+    assert "not 1" in caught.value.errors["answers"]
     with pytest.raises(InvalidAnswers) as caught:
         score(inst, {}, context={"sex": 1})  # type: ignore[dict-item]
     assert list(caught.value.errors) == ["context"]
